@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod aead;
+mod alg;
+mod classic;
+mod encoding;
+mod error;
+mod hybrid;
+mod jwk;
+mod kdf;
+mod keys;
+mod mldsa;
+mod mlkem;
+mod secret;
+mod slhdsa;
+pub mod envelope;
+pub mod rng;
+
+pub use aead::{AeadKey, KEY_LEN as AEAD_KEY_LEN, TAG_LEN as AEAD_TAG_LEN, nonce_len as aead_nonce_len};
+pub use alg::{Algorithm, AlgorithmKind};
+pub use error::{Error, Result};
+pub use jwk::Jwk;
+pub use kdf::{HMAC_SHA256_LEN, HmacKey, hkdf_sha256, hkdf_sha3_256, sha256, sha3_256, sha512};
+pub use keys::{EcdsaFormat, PrivateKey, PublicKey, RsaPadding, SignOptions};
+pub use secret::{SecretBytes, SharedSecret};
+
+#[doc(hidden)]
+pub mod fuzzing;
