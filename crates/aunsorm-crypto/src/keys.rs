@@ -306,6 +306,43 @@ impl PrivateKey {
         }
     }
 
+    /// The expanded private key of FIPS 203 (ML-KEM `dk`) or FIPS 204 (ML-DSA `sk`), the
+    /// form some other implementations exchange; `None` for other algorithms.
+    ///
+    /// # Security
+    /// This is the private key.
+    pub fn expanded(&self) -> Option<SecretBytes> {
+        match &self.inner {
+            Priv::MlKem { dk, .. } => Some(SecretBytes::from_slice(&dk.expanded_bytes())),
+            Priv::MlDsa { sk, .. } => Some(SecretBytes::from_slice(sk.expanded_bytes())),
+            Priv::SlhDsa(k) => Some(SecretBytes::from_slice(&k.to_bytes())),
+            _ => None,
+        }
+    }
+
+    /// Signs with caller-supplied randomness: ML-DSA's 32-byte `rnd`, SLH-DSA's n-byte
+    /// `opt_rand`. For known-answer tests only.
+    ///
+    /// # Security
+    /// Never use fixed randomness in production; [`PrivateKey::sign`] draws it fresh.
+    ///
+    /// # Errors
+    /// As [`PrivateKey::sign`], plus [`Error::InvalidLength`] for wrong-size randomness.
+    #[doc(hidden)]
+    pub fn sign_with_randomness(&self, msg: &[u8], ctx: &[u8], randomness: &[u8]) -> Result<Vec<u8>> {
+        match &self.inner {
+            Priv::MlDsa { sk, .. } => sk.sign(msg, ctx, arr(randomness)?),
+            Priv::SlhDsa(k) => {
+                mldsa::check_context(ctx)?;
+                if randomness.len() != slhdsa::n(self.alg) {
+                    return Err(Error::length("SLH-DSA randomness", slhdsa::n(self.alg), randomness.len()));
+                }
+                k.sign(msg, ctx, Some(randomness))
+            }
+            _ => Err(Error::unsupported(self.alg, "signing with given randomness")),
+        }
+    }
+
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
         let inner = match &self.inner {
