@@ -274,6 +274,21 @@ impl PrivateKey {
         Ok(PrivateKey { alg, inner })
     }
 
+    /// An ML-DSA key from its expanded form without the public key, as NIST's ACVP
+    /// sigGen prompts give it. The key cannot report its public key correctly; it exists
+    /// only so known-answer tests reach the same signing path as every other key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for wrong sizes.
+    #[doc(hidden)]
+    pub fn from_expanded_unchecked_for_kat(alg: Algorithm, expanded: &[u8]) -> Result<Self> {
+        let (sk, pk) = mldsa::from_expanded_unchecked(alg, expanded)?;
+        Ok(PrivateKey {
+            alg,
+            inner: Priv::MlDsa { seed: None, sk, pk },
+        })
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.alg

@@ -118,6 +118,24 @@ pub(crate) fn from_expanded(alg: Algorithm, sk: &[u8], pk: &[u8]) -> Result<(Sk,
     Ok(pair)
 }
 
+/// For known-answer tests only: an expanded key with a placeholder public key (the
+/// public key's leading `rho` from the private key, zeros after it).
+pub(crate) fn from_expanded_unchecked(alg: Algorithm, sk: &[u8]) -> Result<(Sk, Pk)> {
+    let pk_len = match alg {
+        Algorithm::MlDsa44 => l44::PK_LEN,
+        Algorithm::MlDsa65 => l65::PK_LEN,
+        _ => l87::PK_LEN,
+    };
+    let mut pk = vec![0u8; pk_len];
+    pk[..32].copy_from_slice(sk.get(..32).ok_or(Error::length("ML-DSA private key", 32, sk.len()))?);
+    Ok(match alg {
+        Algorithm::MlDsa44 => (Sk::L44(l44::sk_from_expanded(sk)?), Pk::L44(l44::pk_from_bytes(&pk)?)),
+        Algorithm::MlDsa65 => (Sk::L65(l65::sk_from_expanded(sk)?), Pk::L65(l65::pk_from_bytes(&pk)?)),
+        Algorithm::MlDsa87 => (Sk::L87(l87::sk_from_expanded(sk)?), Pk::L87(l87::pk_from_bytes(&pk)?)),
+        other => return Err(Error::unsupported(other, "ML-DSA")),
+    })
+}
+
 pub(crate) fn pk_from_bytes(alg: Algorithm, bytes: &[u8]) -> Result<Pk> {
     Ok(match alg {
         Algorithm::MlDsa44 => Pk::L44(l44::pk_from_bytes(bytes)?),
