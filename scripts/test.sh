@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test Aunsorm has, installing what they need when it is missing:
+# formatting and lints, the Rust unit, known-answer and CLI tests, the cross-checks
+# against independent implementations (pinned PyPI packages in .venv), and the
+# 1 GiB streaming seal/open test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+    echo "cargo is required (https://rustup.rs)" >&2
+    exit 2
+fi
+if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt-get update -qq && apt-get install -y -qq python3 python3-venv
+fi
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import cryptography, kyber_py, dilithium_py' 2>/dev/null; then
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r tests/interop/requirements.txt
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
+cargo build -p aunsorm-cli
+.venv/bin/python tests/interop/crosscheck.py target/debug/aunsorm
+.venv/bin/python tests/interop/seal_big.py target/debug/aunsorm "${AUNSORM_BIG_MIB:-1100}"

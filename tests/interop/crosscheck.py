@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Cross-checks the `aunsorm` binary against independent implementations:
+pyca/cryptography (bundling OpenSSL >= 3.5), kyber-py and dilithium-py.
+
+Keys generated from the same seeds must be byte-identical, signatures made by each
+side must verify on the other, ciphertexts encapsulated by each side must decapsulate
+on the other, and PEM/DER files must load both ways.
+
+Usage: crosscheck.py PATH_TO_AUNSORM. Prints 'N passed, M failed' and exits non-zero
+on any failure."""
+import hashlib, hmac, os, subprocess, sys, tempfile, traceback
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem, padding, rsa, x25519
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from kyber_py.ml_kem import ML_KEM_512, ML_KEM_768, ML_KEM_1024
+from dilithium_py.ml_dsa import ML_DSA_44, ML_DSA_65, ML_DSA_87
+
+AUNSORM = os.path.abspath(sys.argv[1])
+WORK = tempfile.mkdtemp(prefix="aunsorm-crosscheck-")
+results = {"passed": 0, "failed": 0}
+
+
+def check(name):
+    def deco(f):
+        try:
+            f()
+            results["passed"] += 1
+            print(f"ok   {name}")
+        except Exception:
+            results["failed"] += 1
+            print(f"FAIL {name}")
+            traceback.print_exc()
+        return f
+    return deco
+
+
+def p(name):
+    return os.path.join(WORK, name)
+
+
+def run(*args, stdin=None, code=0):
+    r = subprocess.run([AUNSORM, *args], input=stdin, capture_output=True, cwd=WORK)
+    assert r.returncode == code, f"aunsorm {args}: exit {r.returncode}: {r.stderr.decode()}"
+    return r.stdout
+
+
+def write(name, data):
+    with open(p(name), "wb") as f:
+        f.write(data)
+
+
+def read(name):
+    with open(p(name), "rb") as f:
+        return f.read()
+
+
+def gen(alg, seed=None, der=False, out="k.key"):
+    args = ["pkey", "gen", "--alg", alg, "--out", out]
+    if seed is not None:
+        args += ["--seed", seed.hex()]
+    if der:
+        args.append("--der")
+    run(*args)
+    run("pkey", "pub", "--in", out, "--out", out + ".pub", *(["--der"] if der else []))
+    return read(out), read(out + ".pub")
+
+
+def raw_pub(spki_der):
+    k = serialization.load_der_public_key(spki_der)
+    return k.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def pem_to_der(pem):
+    return serialization.load_pem_public_key(pem).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+ML_KEM = {"ml-kem-512": (ML_KEM_512, None), "ml-kem-768": (ML_KEM_768, mlkem.MLKEM768PrivateKey),
+          "ml-kem-1024": (ML_KEM_1024, mlkem.MLKEM1024PrivateKey)}
+ML_DSA = {"ml-dsa-44": (ML_DSA_44, mldsa.MLDSA44PrivateKey), "ml-dsa-65": (ML_DSA_65, mldsa.MLDSA65PrivateKey),
+          "ml-dsa-87": (ML_DSA_87, mldsa.MLDSA87PrivateKey)}
+
+for alg, (ref, pyca) in ML_KEM.items():
+    @check(f"{alg}: same seed, same keys (kyber-py{', pyca' if pyca else ''})")
+    def _():
+        seed = os.urandom(64)
+        priv, pub = gen(alg, seed, der=True)
+        ek, dk = ref.key_derive(seed)
+        if pyca:
+            k = serialization.load_der_private_key(priv, None)
+            assert k.public_key().public_bytes_raw() == ek
+            assert serialization.load_der_public_key(pub).public_bytes_raw() == ek
+        # SPKI's BIT STRING holds ek: the last len(ek) bytes of the DER.
+        assert pub.endswith(ek)
+
+    @check(f"{alg}: encapsulation both ways")
+    def _():
+        seed = os.urandom(64)
+        gen(alg, seed, out="kem.key")
+        ek, dk = ref.key_derive(seed)
+        # Ours -> theirs.
+        run("pkey", "encap", "--pub", "kem.key.pub", "--out-ciphertext", "ct", "--out-secret", "ss")
+        assert ref.decaps(dk, read("ct")) == read("ss")
+        # Theirs -> ours.
+        ss, ct = ref.encaps(ek)
+        write("ct2", ct)
+        assert run("pkey", "decap", "--key", "kem.key", "--in", "ct2") == ss
+        if pyca:
+            k = pyca.from_seed_bytes(seed)
+            ss3, ct3 = k.public_key().encapsulate()
+            write("ct3", ct3)
+            assert run("pkey", "decap", "--key", "kem.key", "--in", "ct3") == ss3
+            assert k.decapsulate(read("ct")) == read("ss")
+
+for alg, (ref, pyca) in ML_DSA.items():
+    @check(f"{alg}: same seed, same keys; signatures verify both ways (dilithium-py, pyca)")
+    def _():
+        seed = os.urandom(32)
+        priv, pub = gen(alg, seed, der=True, out="sig.key")
+        pk, sk = ref.key_derive(seed)
+        assert pub.endswith(pk)
+        k = pyca.from_seed_bytes(seed)
+        assert k.public_key().public_bytes_raw() == pk
+        assert serialization.load_der_private_key(priv, None).public_key().public_bytes_raw() == pk
+        msg, ctx = os.urandom(100), b"aunsorm-crosscheck"
+        write("msg", msg)
+        run("pkey", "sign", "--key", "sig.key", "--context", ctx.decode(), "--in", "msg", "--out", "sig")
+        sig = read("sig")
+        assert ref.verify(pk, msg, sig, ctx=ctx)
+        k.public_key().verify(sig, msg, ctx)
+        write("sig2", ref.sign(sk, msg, ctx=ctx))
+        run("pkey", "verify", "--pub", "sig.key.pub", "--context", ctx.decode(), "--in", "msg", "--sig", "sig2")
+        write("sig3", k.sign(msg, ctx))
+        run("pkey", "verify", "--pub", "sig.key.pub", "--context", ctx.decode(), "--in", "msg", "--sig", "sig3")
+        run("pkey", "verify", "--pub", "sig.key.pub", "--context", "other", "--in", "msg", "--sig", "sig3", code=1)
+
+
+def pyca_keys():
+    return {
+        "ed25519": ed25519.Ed25519PrivateKey.generate(),
+        "x25519": x25519.X25519PrivateKey.generate(),
+        "ecdsa-p256": ec.generate_private_key(ec.SECP256R1()),
+        "ecdsa-p384": ec.generate_private_key(ec.SECP384R1()),
+        "rsa-2048": rsa.generate_private_key(65537, 2048),
+        "ml-dsa-65": mldsa.MLDSA65PrivateKey.generate(),
+        "ml-kem-768": mlkem.MLKEM768PrivateKey.generate(),
+        "ml-kem-1024": mlkem.MLKEM1024PrivateKey.generate(),
+    }
+
+
+for alg, key in pyca_keys().items():
+    @check(f"{alg}: PEM and DER files load both ways")
+    def _(alg=alg, key=key):
+        for enc in (serialization.Encoding.PEM, serialization.Encoding.DER):
+            write("theirs.key", key.private_bytes(enc, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            ours_pub = run("pkey", "pub", "--in", "theirs.key", "--der")
+            theirs_pub = key.public_key().public_bytes(serialization.Encoding.DER,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+            assert ours_pub == theirs_pub, alg
+        _, pub = gen(alg, out="ours.key")
+        loaded = serialization.load_pem_private_key(read("ours.key"), None)
+        assert loaded.public_key().public_bytes(serialization.Encoding.DER,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo) == pem_to_der(pub)
+        der_priv, der_pub = gen(alg, der=True, out="ours.der")
+        serialization.load_der_private_key(der_priv, None)
+        serialization.load_der_public_key(der_pub)
+
+
+@check("ed25519, ecdsa-p256/p384, rsa-2048 (PSS): signatures verify both ways")
+def _():
+    msg = os.urandom(333)
+    write("msg", msg)
+    for alg, key in pyca_keys().items():
+        if alg in ("x25519", "ml-kem-768", "ml-kem-1024", "ml-dsa-65"):
+            continue
+        write("theirs.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+        run("pkey", "pub", "--in", "theirs.key", "--out", "theirs.pub")
+        run("pkey", "sign", "--key", "theirs.key", "--in", "msg", "--out", "sig")
+        sig, pub = read("sig"), key.public_key()
+        if alg == "ed25519":
+            pub.verify(sig, msg)
+            write("sig2", key.sign(msg))
+        elif alg.startswith("ecdsa"):
+            h = hashes.SHA256() if alg.endswith("256") else hashes.SHA384()
+            pub.verify(sig, msg, ec.ECDSA(h))
+            write("sig2", key.sign(msg, ec.ECDSA(h)))
+        else:
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+            pub.verify(sig, msg, pss, hashes.SHA256())
+            write("sig2", key.sign(msg, pss, hashes.SHA256()))
+        run("pkey", "verify", "--pub", "theirs.pub", "--in", "msg", "--sig", "sig2")
+
+
+def dhkem_x25519(dh, enc, pk_r):
+    """RFC 9180 DHKEM(X25519, HKDF-SHA256) ExtractAndExpand, from pyca's HMAC pieces."""
+    suite = b"KEM\x00\x20"
+    prk = hmac.new(b"", b"HPKE-v1" + suite + b"eae_prk" + dh, hashlib.sha256).digest()
+    info = (32).to_bytes(2, "big") + b"HPKE-v1" + suite + b"shared_secret" + enc + pk_r
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+
+
+@check("x25519: DHKEM(X25519, HKDF-SHA256) encapsulation both ways")
+def _():
+    seed = os.urandom(32)
+    gen("x25519", seed, out="x.key")
+    sk = x25519.X25519PrivateKey.from_private_bytes(seed)
+    pk_r = sk.public_key().public_bytes_raw()
+    run("pkey", "encap", "--pub", "x.key.pub", "--out-ciphertext", "ct", "--out-secret", "ss")
+    enc = read("ct")
+    dh = sk.exchange(x25519.X25519PublicKey.from_public_bytes(enc))
+    assert dhkem_x25519(dh, enc, pk_r) == read("ss")
+    e = x25519.X25519PrivateKey.generate()
+    enc2 = e.public_key().public_bytes_raw()
+    ss2 = dhkem_x25519(e.exchange(sk.public_key()), enc2, pk_r)
+    write("ct2", enc2)
+    assert run("pkey", "decap", "--key", "x.key", "--in", "ct2") == ss2
+
+
+def xwing_keys(seed):
+    x = hashlib.shake_256(seed).digest(96)
+    k_m = mlkem.MLKEM768PrivateKey.from_seed_bytes(x[:64])
+    k_x = x25519.X25519PrivateKey.from_private_bytes(x[64:])
+    return k_m, k_x
+
+
+def xwing_combine(ss_m, ss_x, ct_x, pk_x):
+    return hashlib.sha3_256(ss_m + ss_x + ct_x + pk_x + b"\\.//^\\").digest()
+
+
+@check("x-wing (draft-06): keys and encapsulation both ways, built from pyca ML-KEM and X25519")
+def _():
+    seed = os.urandom(32)
+    _, pub = gen("x-wing", seed, der=True, out="xw.key")
+    k_m, k_x = xwing_keys(seed)
+    pk_m, pk_x = k_m.public_key().public_bytes_raw(), k_x.public_key().public_bytes_raw()
+    assert pub.endswith(pk_m + pk_x)
+    run("pkey", "encap", "--pub", "xw.key.pub", "--out-ciphertext", "ct", "--out-secret", "ss")
+    ct = read("ct")
+    ss_m = k_m.decapsulate(ct[:1088])
+    ss_x = k_x.exchange(x25519.X25519PublicKey.from_public_bytes(ct[1088:]))
+    assert xwing_combine(ss_m, ss_x, ct[1088:], pk_x) == read("ss")
+    ss_m2, ct_m2 = k_m.public_key().encapsulate()
+    e = x25519.X25519PrivateKey.generate()
+    ct_x2 = e.public_key().public_bytes_raw()
+    write("ct2", ct_m2 + ct_x2)
+    want = xwing_combine(ss_m2, e.exchange(k_x.public_key()), ct_x2, pk_x)
+    assert run("pkey", "decap", "--key", "xw.key", "--in", "ct2") == want
+
+
+def composite_mp(msg, ctx):
+    return (b"CompositeAlgorithmSignatures2025" + b"COMPSIG-MLDSA65-Ed25519-SHA512" + bytes([len(ctx)]) + ctx
+            + hashlib.sha512(msg).digest())
+
+
+@check("ml-dsa-65+ed25519 (composite draft-13): signatures verify both ways, built from pyca")
+def _():
+    seed = os.urandom(64)
+    _, pub = gen("ml-dsa-65+ed25519", seed, der=True, out="c.key")
+    m = mldsa.MLDSA65PrivateKey.from_seed_bytes(seed[:32])
+    e = ed25519.Ed25519PrivateKey.from_private_bytes(seed[32:])
+    assert pub.endswith(m.public_key().public_bytes_raw() + e.public_key().public_bytes_raw())
+    msg, ctx = os.urandom(64), b"ctx"
+    write("msg", msg)
+    run("pkey", "sign", "--key", "c.key", "--context", "ctx", "--in", "msg", "--out", "sig")
+    sig = read("sig")
+    mp = composite_mp(msg, ctx)
+    m.public_key().verify(sig[:3309], mp, b"COMPSIG-MLDSA65-Ed25519-SHA512")
+    e.public_key().verify(sig[3309:], mp)
+    write("sig2", m.sign(mp, b"COMPSIG-MLDSA65-Ed25519-SHA512") + e.sign(mp))
+    run("pkey", "verify", "--pub", "c.key.pub", "--context", "ctx", "--in", "msg", "--sig", "sig2")
+    # Either half alone is not enough.
+    write("sig3", m.sign(mp, b"COMPSIG-MLDSA65-Ed25519-SHA512") + bytes(64))
+    run("pkey", "verify", "--pub", "c.key.pub", "--context", "ctx", "--in", "msg", "--sig", "sig3", code=1)
+
+
+print(f"crosscheck: {results['passed']} passed, {results['failed']} failed")
+sys.exit(1 if results["failed"] else 0)
