@@ -78,7 +78,16 @@ fn main() -> ExitCode {
                 if !a.is_available() {
                     notes.push("not in this build");
                 }
-                println!("{:<22} {:?}{}", a.id(), a.kind(), if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) });
+                println!(
+                    "{:<22} {:?}{}",
+                    a.id(),
+                    a.kind(),
+                    if notes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", notes.join(", "))
+                    }
+                );
             }
             Ok(())
         }

@@ -118,7 +118,8 @@ pub(crate) fn run(cmd: Pkey) -> Result<(), Failure> {
             let key = match &a.seed {
                 Some(hex_seed) => {
                     let seed = Zeroizing::new(
-                        hex::decode(hex_seed.trim()).map_err(|_| usage("--seed must be hexadecimal"))?,
+                        hex::decode(hex_seed.trim())
+                            .map_err(|_| usage("--seed must be hexadecimal"))?,
                     );
                     PrivateKey::from_seed(alg, &seed)?
                 }
@@ -129,7 +130,11 @@ pub(crate) fn run(cmd: Pkey) -> Result<(), Failure> {
         Pkey::Pub(a) => {
             let key = load_private(&a.input)?;
             let pk = key.public_key();
-            let bytes = if a.der { pk.to_spki_der()? } else { pk.to_spki_pem()?.into_bytes() };
+            let bytes = if a.der {
+                pk.to_spki_der()?
+            } else {
+                pk.to_spki_pem()?.into_bytes()
+            };
             write_all(&a.out, &bytes, false)
         }
         Pkey::Sign(a) => {
@@ -149,7 +154,9 @@ pub(crate) fn run(cmd: Pkey) -> Result<(), Failure> {
                     eprintln!("signature valid");
                     Ok(())
                 }
-                Err(aunsorm_crypto::Error::BadSignature) => Err(Failure::Invalid("signature invalid".into())),
+                Err(aunsorm_crypto::Error::BadSignature) => {
+                    Err(Failure::Invalid("signature invalid".into()))
+                }
                 Err(e) => Err(e.into()),
             }
         }

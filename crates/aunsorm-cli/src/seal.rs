@@ -50,7 +50,10 @@ enum Sink {
 impl Sink {
     fn new(out: &Option<PathBuf>, secret: bool) -> Result<Self, Failure> {
         if is_std(out) {
-            return Ok(Sink::Stdout(BufWriter::with_capacity(1 << 20, std::io::stdout())));
+            return Ok(Sink::Stdout(BufWriter::with_capacity(
+                1 << 20,
+                std::io::stdout(),
+            )));
         }
         let path = out.as_deref().ok_or_else(|| usage("no output"))?;
         let mut f = AtomicFile::create(path, secret)?;
@@ -82,7 +85,10 @@ impl Sink {
 
 fn source(input: &Option<PathBuf>) -> Result<(Box<dyn Read>, Option<u64>), Failure> {
     if is_std(input) {
-        return Ok((Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())), None));
+        return Ok((
+            Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+            None,
+        ));
     }
     let path = input.as_deref().ok_or_else(|| usage("no input"))?;
     let f = std::fs::File::open(path).map_err(|e| Failure::Error {
@@ -107,8 +113,10 @@ fn progress(len: Option<u64>) -> Option<indicatif::ProgressBar> {
     }
     let pb = indicatif::ProgressBar::new(len?);
     pb.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .ok()?,
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .ok()?,
     );
     Some(pb)
 }
@@ -148,7 +156,9 @@ pub(crate) fn open(a: OpenArgs) -> Result<(), Failure> {
     let key = load_private(&Some(a.key))?;
     let (mut input, len) = source(&a.input)?;
     let mut header = vec![0u8; envelope::FIXED_HEADER_LEN];
-    input.read_exact(&mut header).map_err(|_| usage("not an Aunsorm sealed file (too short)"))?;
+    input
+        .read_exact(&mut header)
+        .map_err(|_| usage("not an Aunsorm sealed file (too short)"))?;
     let total = envelope::SealHeader::total_len(&header)?;
     header.resize(total, 0);
     input
@@ -164,10 +174,13 @@ pub(crate) fn open(a: OpenArgs) -> Result<(), Failure> {
         read_up_to(&mut input, &mut next, scs)?;
         let last = next.is_empty();
         let n = cur.len() as u64;
-        opener.open_chunk(&mut cur, last).map_err(|_| Failure::Error {
-            code: "decryption_failed",
-            message: "the sealed file is corrupt, truncated or was modified; no output written".into(),
-        })?;
+        opener
+            .open_chunk(&mut cur, last)
+            .map_err(|_| Failure::Error {
+                code: "decryption_failed",
+                message: "the sealed file is corrupt, truncated or was modified; no output written"
+                    .into(),
+            })?;
         sink.write(&cur)?;
         if let Some(p) = &pb {
             p.inc(n);

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    missing_docs
+)] // tests may unwrap
 //! The real `aunsorm` binary driven as a user would: exit codes, files, tampering.
 
 use std::path::{Path, PathBuf};
@@ -9,13 +15,22 @@ fn bin() -> Command {
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     let out = bin().current_dir(dir).args(args).output().unwrap();
-    assert_ne!(out.status.code(), Some(101), "panic: {}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(
+        out.status.code(),
+        Some(101),
+        "panic: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 fn ok(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = run(dir, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -36,18 +51,67 @@ fn tmp() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn sign_verify_exit_codes() {
     let (_g, d) = tmp();
-    for alg in ["ed25519", "ecdsa-p256", "ml-dsa-65", "slh-dsa-shake-128f", "ml-dsa-65+ed25519"] {
+    for alg in [
+        "ed25519",
+        "ecdsa-p256",
+        "ml-dsa-65",
+        "slh-dsa-shake-128f",
+        "ml-dsa-65+ed25519",
+    ] {
         ok(&d, &["pkey", "gen", "--alg", alg, "--out", "k.pem"]);
         ok(&d, &["pkey", "pub", "--in", "k.pem", "--out", "p.pem"]);
         std::fs::write(d.join("m"), b"message").unwrap();
         std::fs::write(d.join("m2"), b"messagE").unwrap();
-        let ctx: &[&str] = if alg.starts_with("ml-dsa") || alg.starts_with("slh") { &["--context", "app"] } else { &[] };
-        ok(&d, &[&["pkey", "sign", "--key", "k.pem", "--in", "m", "--out", "s"], ctx].concat());
-        ok(&d, &[&["pkey", "verify", "--pub", "p.pem", "--in", "m", "--sig", "s"], ctx].concat());
-        let bad = run(&d, &[&["pkey", "verify", "--pub", "p.pem", "--in", "m2", "--sig", "s"], ctx].concat());
+        let ctx: &[&str] = if alg.starts_with("ml-dsa") || alg.starts_with("slh") {
+            &["--context", "app"]
+        } else {
+            &[]
+        };
+        ok(
+            &d,
+            &[
+                &["pkey", "sign", "--key", "k.pem", "--in", "m", "--out", "s"],
+                ctx,
+            ]
+            .concat(),
+        );
+        ok(
+            &d,
+            &[
+                &[
+                    "pkey", "verify", "--pub", "p.pem", "--in", "m", "--sig", "s",
+                ],
+                ctx,
+            ]
+            .concat(),
+        );
+        let bad = run(
+            &d,
+            &[
+                &[
+                    "pkey", "verify", "--pub", "p.pem", "--in", "m2", "--sig", "s",
+                ],
+                ctx,
+            ]
+            .concat(),
+        );
         assert_eq!(bad.status.code(), Some(1), "{alg}");
         if !ctx.is_empty() {
-            let wrong_ctx = run(&d, &["pkey", "verify", "--pub", "p.pem", "--in", "m", "--sig", "s", "--context", "other"]);
+            let wrong_ctx = run(
+                &d,
+                &[
+                    "pkey",
+                    "verify",
+                    "--pub",
+                    "p.pem",
+                    "--in",
+                    "m",
+                    "--sig",
+                    "s",
+                    "--context",
+                    "other",
+                ],
+            );
             assert_eq!(wrong_ctx.status.code(), Some(1), "{alg}");
         }
     }
@@ -58,22 +122,70 @@ fn private_keys_are_owner_only_and_seeds_are_deterministic() {
     use std::os::unix::fs::PermissionsExt;
     let (_g, d) = tmp();
     let seed = "00".repeat(32);
-    ok(&d, &["pkey", "gen", "--alg", "ml-dsa-44", "--seed", &seed, "--out", "a.pem"]);
-    ok(&d, &["pkey", "gen", "--alg", "ml-dsa-44", "--seed", &seed, "--out", "b.pem"]);
-    assert_eq!(std::fs::read(d.join("a.pem")).unwrap(), std::fs::read(d.join("b.pem")).unwrap());
-    let mode = std::fs::metadata(d.join("a.pem")).unwrap().permissions().mode();
+    ok(
+        &d,
+        &[
+            "pkey",
+            "gen",
+            "--alg",
+            "ml-dsa-44",
+            "--seed",
+            &seed,
+            "--out",
+            "a.pem",
+        ],
+    );
+    ok(
+        &d,
+        &[
+            "pkey",
+            "gen",
+            "--alg",
+            "ml-dsa-44",
+            "--seed",
+            &seed,
+            "--out",
+            "b.pem",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(d.join("a.pem")).unwrap(),
+        std::fs::read(d.join("b.pem")).unwrap()
+    );
+    let mode = std::fs::metadata(d.join("a.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let pem = String::from_utf8(std::fs::read(d.join("a.pem")).unwrap()).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
-    let der = ok(&d, &["pkey", "gen", "--alg", "ml-dsa-44", "--seed", &seed, "--der"]);
+    let der = ok(
+        &d,
+        &[
+            "pkey",
+            "gen",
+            "--alg",
+            "ml-dsa-44",
+            "--seed",
+            &seed,
+            "--der",
+        ],
+    );
     // PKCS#8 v1, ML-DSA-44 OID, seed-only [0] form (RFC 9881).
-    assert_eq!(&der[..22], &hex::decode("3034020100300b060960864801650304031104228020").unwrap()[..]);
+    assert_eq!(
+        &der[..22],
+        &hex::decode("3034020100300b060960864801650304031104228020").unwrap()[..]
+    );
 }
 
 #[test]
 fn bad_input_is_a_typed_error() {
     let (_g, d) = tmp();
-    std::fs::write(d.join("junk.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
+    std::fs::write(
+        d.join("junk.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
     assert!(err(&d, &["pkey", "pub", "--in", "junk.pem"]).contains("invalid_input"));
     std::fs::write(d.join("empty"), b"").unwrap();
     err(&d, &["pkey", "pub", "--in", "empty"]);
@@ -84,23 +196,53 @@ fn bad_input_is_a_typed_error() {
     // An unknown OID (Ed448) named as such.
     std::fs::write(
         d.join("ed448.der"),
-        [&hex::decode("3047020100300506032b6571043b0439").unwrap()[..], &[0u8; 57]].concat(),
+        [
+            &hex::decode("3047020100300506032b6571043b0439").unwrap()[..],
+            &[0u8; 57],
+        ]
+        .concat(),
     )
     .unwrap();
     assert!(err(&d, &["pkey", "pub", "--in", "ed448.der"]).contains("OID 1.3.101.113"));
     // A key of one algorithm used for another operation.
-    ok(&d, &["pkey", "gen", "--alg", "ml-kem-768", "--out", "kem.pem"]);
+    ok(
+        &d,
+        &["pkey", "gen", "--alg", "ml-kem-768", "--out", "kem.pem"],
+    );
     std::fs::write(d.join("m"), b"x").unwrap();
-    assert!(err(&d, &["pkey", "sign", "--key", "kem.pem", "--in", "m"]).contains("does not support signing"));
+    assert!(
+        err(&d, &["pkey", "sign", "--key", "kem.pem", "--in", "m"])
+            .contains("does not support signing")
+    );
     ok(&d, &["pkey", "gen", "--alg", "ed25519", "--out", "ed.pem"]);
     ok(&d, &["pkey", "pub", "--in", "ed.pem", "--out", "ed.pub"]);
-    err(&d, &["pkey", "encap", "--pub", "ed.pub", "--out-ciphertext", "c", "--out-secret", "s"]);
+    err(
+        &d,
+        &[
+            "pkey",
+            "encap",
+            "--pub",
+            "ed.pub",
+            "--out-ciphertext",
+            "c",
+            "--out-secret",
+            "s",
+        ],
+    );
     assert!(!d.join("s").exists());
     // Wrong-length ciphertext.
     std::fs::write(d.join("ct"), [0u8; 10]).unwrap();
-    assert!(err(&d, &["pkey", "decap", "--key", "kem.pem", "--in", "ct"]).contains("expected 1088, got 10"));
+    assert!(
+        err(&d, &["pkey", "decap", "--key", "kem.pem", "--in", "ct"])
+            .contains("expected 1088, got 10")
+    );
     // A private key where a public key belongs.
-    err(&d, &["pkey", "verify", "--pub", "ed.pem", "--in", "m", "--sig", "m"]);
+    err(
+        &d,
+        &[
+            "pkey", "verify", "--pub", "ed.pem", "--in", "m", "--sig", "m",
+        ],
+    );
 }
 
 #[test]
@@ -112,8 +254,26 @@ fn seal_open_round_trip_for_every_kem() {
         ok(&d, &["pkey", "gen", "--alg", alg, "--out", "k.pem"]);
         ok(&d, &["pkey", "pub", "--in", "k.pem", "--out", "p.pem"]);
         for aead in ["aes-256-gcm", "chacha20-poly1305"] {
-            ok(&d, &["seal", "--to", "p.pem", "--in", "plain", "--out", "f.aun", "--aead", aead, "--chunk-log2", "12"]);
-            ok(&d, &["open", "--key", "k.pem", "--in", "f.aun", "--out", "back"]);
+            ok(
+                &d,
+                &[
+                    "seal",
+                    "--to",
+                    "p.pem",
+                    "--in",
+                    "plain",
+                    "--out",
+                    "f.aun",
+                    "--aead",
+                    aead,
+                    "--chunk-log2",
+                    "12",
+                ],
+            );
+            ok(
+                &d,
+                &["open", "--key", "k.pem", "--in", "f.aun", "--out", "back"],
+            );
             assert_eq!(std::fs::read(d.join("back")).unwrap(), data, "{alg} {aead}");
         }
     }
@@ -136,17 +296,36 @@ fn tampered_sealed_files_are_rejected_and_leave_no_output() {
     std::fs::write(d.join("plain"), &data).unwrap();
     ok(&d, &["pkey", "gen", "--alg", "x-wing", "--out", "k.pem"]);
     ok(&d, &["pkey", "pub", "--in", "k.pem", "--out", "p.pem"]);
-    ok(&d, &["seal", "--to", "p.pem", "--in", "plain", "--out", "f.aun", "--chunk-log2", "12"]);
+    ok(
+        &d,
+        &[
+            "seal",
+            "--to",
+            "p.pem",
+            "--in",
+            "plain",
+            "--out",
+            "f.aun",
+            "--chunk-log2",
+            "12",
+        ],
+    );
     let sealed = std::fs::read(d.join("f.aun")).unwrap();
     let header = sealed.len() - (5 * (4096 + 16) + 100 + 16);
     let chunk = 4096 + 16;
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
-        ("truncated at a chunk boundary", sealed[..header + 3 * chunk].to_vec()),
+        (
+            "truncated at a chunk boundary",
+            sealed[..header + 3 * chunk].to_vec(),
+        ),
         ("truncated mid-chunk", sealed[..sealed.len() - 7].to_vec()),
         ("header only", sealed[..header].to_vec()),
         ("cut inside the header", sealed[..20].to_vec()),
         ("appended bytes", [sealed.clone(), vec![0u8; 16]].concat()),
-        ("appended chunk", [sealed.clone(), sealed[header..header + chunk].to_vec()].concat()),
+        (
+            "appended chunk",
+            [sealed.clone(), sealed[header..header + chunk].to_vec()].concat(),
+        ),
     ];
     let mut flipped = sealed.clone();
     flipped[header + chunk + 100] ^= 1;
@@ -160,7 +339,10 @@ fn tampered_sealed_files_are_rejected_and_leave_no_output() {
     cases.push(("reordered chunks", swapped));
     for (what, bytes) in cases {
         std::fs::write(d.join("bad.aun"), &bytes).unwrap();
-        let e = err(&d, &["open", "--key", "k.pem", "--in", "bad.aun", "--out", "out"]);
+        let e = err(
+            &d,
+            &["open", "--key", "k.pem", "--in", "bad.aun", "--out", "out"],
+        );
         assert!(!d.join("out").exists(), "{what}: output left behind");
         assert!(!e.contains("panic"), "{what}: {e}");
     }
@@ -171,9 +353,35 @@ fn tampered_sealed_files_are_rejected_and_leave_no_output() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     // The wrong key is named, not reported as corruption.
-    ok(&d, &["pkey", "gen", "--alg", "x-wing", "--out", "other.pem"]);
-    assert!(err(&d, &["open", "--key", "other.pem", "--in", "f.aun", "--out", "out"]).contains("different key"));
-    ok(&d, &["pkey", "gen", "--alg", "ml-kem-768", "--out", "kem.pem"]);
-    assert!(err(&d, &["open", "--key", "kem.pem", "--in", "f.aun", "--out", "out"]).contains("mismatch"));
+    ok(
+        &d,
+        &["pkey", "gen", "--alg", "x-wing", "--out", "other.pem"],
+    );
+    assert!(
+        err(
+            &d,
+            &[
+                "open",
+                "--key",
+                "other.pem",
+                "--in",
+                "f.aun",
+                "--out",
+                "out"
+            ]
+        )
+        .contains("different key")
+    );
+    ok(
+        &d,
+        &["pkey", "gen", "--alg", "ml-kem-768", "--out", "kem.pem"],
+    );
+    assert!(
+        err(
+            &d,
+            &["open", "--key", "kem.pem", "--in", "f.aun", "--out", "out"]
+        )
+        .contains("mismatch")
+    );
     assert!(!d.join("out").exists());
 }

@@ -41,7 +41,8 @@ impl AeadKey {
             Algorithm::Aes256Gcm => Inner::Aws(aws_key(&awsaead::AES_256_GCM, key)?),
             Algorithm::ChaCha20Poly1305 => Inner::Aws(aws_key(&awsaead::CHACHA20_POLY1305, key)?),
             Algorithm::XChaCha20Poly1305 => Inner::XChaCha(Box::new(
-                chacha20poly1305::XChaCha20Poly1305::new_from_slice(key).map_err(|_| Error::Crypto)?,
+                chacha20poly1305::XChaCha20Poly1305::new_from_slice(key)
+                    .map_err(|_| Error::Crypto)?,
             )),
             other => return Err(Error::unsupported(other, "authenticated encryption")),
         };
@@ -79,7 +80,8 @@ impl AeadKey {
         self.check_nonce(nonce)?;
         match &self.inner {
             Inner::Aws(k) => {
-                let n = awsaead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::Crypto)?;
+                let n =
+                    awsaead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::Crypto)?;
                 k.seal_in_place_append_tag(n, awsaead::Aad::from(aad), buf)
                     .map_err(|_| Error::Crypto)
             }
@@ -109,8 +111,11 @@ impl AeadKey {
         }
         let ok = match &self.inner {
             Inner::Aws(k) => {
-                let n = awsaead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::Crypto)?;
-                k.open_in_place(n, awsaead::Aad::from(aad), buf).map(|p| p.len()).ok()
+                let n =
+                    awsaead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::Crypto)?;
+                k.open_in_place(n, awsaead::Aad::from(aad), buf)
+                    .map(|p| p.len())
+                    .ok()
             }
             Inner::XChaCha(k) => {
                 let n = chacha20poly1305::XNonce::try_from(nonce).map_err(|_| Error::Crypto)?;
@@ -207,7 +212,9 @@ pub const fn nonce_len(alg: Algorithm) -> usize {
 }
 
 fn aws_key(alg: &'static awsaead::Algorithm, key: &[u8]) -> Result<LessSafeKey> {
-    Ok(LessSafeKey::new(UnboundKey::new(alg, key).map_err(|_| Error::Crypto)?))
+    Ok(LessSafeKey::new(
+        UnboundKey::new(alg, key).map_err(|_| Error::Crypto)?,
+    ))
 }
 
 #[cfg(test)]
@@ -216,7 +223,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_tamper_for_each_aead() {
-        for alg in [Algorithm::Aes256Gcm, Algorithm::ChaCha20Poly1305, Algorithm::XChaCha20Poly1305] {
+        for alg in [
+            Algorithm::Aes256Gcm,
+            Algorithm::ChaCha20Poly1305,
+            Algorithm::XChaCha20Poly1305,
+        ] {
             let kb = AeadKey::generate_key_bytes(alg).unwrap();
             let k = AeadKey::new(alg, kb.expose()).unwrap();
             let ct = k.encrypt(b"aad", b"hello").unwrap();

@@ -129,11 +129,27 @@ impl Algorithm {
             HmacSha256 => AlgorithmKind::Mac,
             X25519 | MlKem512 | MlKem768 | MlKem1024 | XWingDraft06 => AlgorithmKind::Kem,
             Rsa2048 | Rsa3072 | Rsa4096 => AlgorithmKind::Rsa,
-            Ed25519 | EcdsaP256 | EcdsaP384 | MlDsa44 | MlDsa65 | MlDsa87 | SlhDsaSha2_128s
-            | SlhDsaSha2_128f | SlhDsaSha2_192s | SlhDsaSha2_192f | SlhDsaSha2_256s
-            | SlhDsaSha2_256f | SlhDsaShake128s | SlhDsaShake128f | SlhDsaShake192s
-            | SlhDsaShake192f | SlhDsaShake256s | SlhDsaShake256f | MlDsa65Ed25519Draft13
-            | FnDsa512 | FnDsa1024 => AlgorithmKind::Signature,
+            Ed25519
+            | EcdsaP256
+            | EcdsaP384
+            | MlDsa44
+            | MlDsa65
+            | MlDsa87
+            | SlhDsaSha2_128s
+            | SlhDsaSha2_128f
+            | SlhDsaSha2_192s
+            | SlhDsaSha2_192f
+            | SlhDsaSha2_256s
+            | SlhDsaSha2_256f
+            | SlhDsaShake128s
+            | SlhDsaShake128f
+            | SlhDsaShake192s
+            | SlhDsaShake192f
+            | SlhDsaShake256s
+            | SlhDsaShake256f
+            | MlDsa65Ed25519Draft13
+            | FnDsa512
+            | FnDsa1024 => AlgorithmKind::Signature,
         }
     }
 
@@ -157,14 +173,25 @@ impl Algorithm {
         use Algorithm::*;
         matches!(
             self,
-            MlKem512 | MlKem768 | MlKem1024 | MlDsa44 | MlDsa65 | MlDsa87 | XWingDraft06
-                | MlDsa65Ed25519Draft13 | FnDsa512 | FnDsa1024
+            MlKem512
+                | MlKem768
+                | MlKem1024
+                | MlDsa44
+                | MlDsa65
+                | MlDsa87
+                | XWingDraft06
+                | MlDsa65Ed25519Draft13
+                | FnDsa512
+                | FnDsa1024
         ) || self.is_slh_dsa()
     }
 
     /// Whether the algorithm is a hybrid of a classical and a post-quantum algorithm.
     pub const fn is_hybrid(self) -> bool {
-        matches!(self, Algorithm::XWingDraft06 | Algorithm::MlDsa65Ed25519Draft13)
+        matches!(
+            self,
+            Algorithm::XWingDraft06 | Algorithm::MlDsa65Ed25519Draft13
+        )
     }
 
     /// Whether the algorithm implements a draft or otherwise unfinished specification.
@@ -180,10 +207,8 @@ impl Algorithm {
 
     /// Whether this build can use the algorithm.
     pub const fn is_available(self) -> bool {
-        match self {
-            Algorithm::FnDsa512 | Algorithm::FnDsa1024 => cfg!(feature = "experimental-fn-dsa"),
-            _ => true,
-        }
+        !matches!(self, Algorithm::FnDsa512 | Algorithm::FnDsa1024)
+            || cfg!(feature = "experimental-fn-dsa")
     }
 
     /// Whether this is one of the twelve SLH-DSA parameter sets.

@@ -6,7 +6,8 @@ use zeroize::Zeroizing;
 
 /// X25519 public key of a 32-byte private key.
 pub(crate) fn x25519_public(sk: &[u8; 32]) -> Result<[u8; 32]> {
-    let k = agreement::PrivateKey::from_private_key(&agreement::X25519, sk).map_err(|_| Error::Crypto)?;
+    let k = agreement::PrivateKey::from_private_key(&agreement::X25519, sk)
+        .map_err(|_| Error::Crypto)?;
     let pk = k.compute_public_key().map_err(|_| Error::Crypto)?;
     pk.as_ref().try_into().map_err(|_| Error::Crypto)
 }
@@ -17,11 +18,15 @@ pub(crate) fn x25519(sk: &[u8; 32], pk: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
     if pk.len() != 32 {
         return Err(Error::length("X25519 public key", 32, pk.len()));
     }
-    let k = agreement::PrivateKey::from_private_key(&agreement::X25519, sk).map_err(|_| Error::Crypto)?;
+    let k = agreement::PrivateKey::from_private_key(&agreement::X25519, sk)
+        .map_err(|_| Error::Crypto)?;
     agreement::agree(
         &k,
         agreement::UnparsedPublicKey::new(&agreement::X25519, pk),
-        Error::invalid("X25519 public key", "low-order point (all-zero shared secret)"),
+        Error::invalid(
+            "X25519 public key",
+            "low-order point (all-zero shared secret)",
+        ),
         |ss| {
             let mut out = Zeroizing::new([0u8; 32]);
             out.copy_from_slice(ss);
@@ -67,7 +72,9 @@ fn dhkem_extract_and_expand(dh: &[u8], enc: &[u8], pk_r: &[u8]) -> Result<Shared
     info.extend_from_slice(enc);
     info.extend_from_slice(pk_r);
     let info = [info.as_slice()];
-    let okm = prk.expand(&info, hkdf::HKDF_SHA256).map_err(|_| Error::Crypto)?;
+    let okm = prk
+        .expand(&info, hkdf::HKDF_SHA256)
+        .map_err(|_| Error::Crypto)?;
     let mut out = vec![0u8; 32];
     okm.fill(&mut out).map_err(|_| Error::Crypto)?;
     Ok(SharedSecret::new(out))
@@ -83,13 +90,20 @@ pub(crate) fn ec_private_key_der(alg: Algorithm, scalar: &[u8]) -> Result<Zeroiz
     if scalar.len() != len {
         return Err(Error::length("EC private key", len, scalar.len()));
     }
+    // Every length here is below 128, so each fits DER's one-byte short form.
+    let byte = |n: usize| u8::try_from(n).map_err(|_| Error::Crypto);
     let mut body = Vec::with_capacity(len + 32);
-    body.extend_from_slice(&[0x02, 0x01, 0x01, 0x04, len as u8]);
+    body.extend_from_slice(&[0x02, 0x01, 0x01, 0x04, byte(len)?]);
     body.extend_from_slice(scalar);
-    body.extend_from_slice(&[0xa0, curve_oid.len() as u8 + 2, 0x06, curve_oid.len() as u8]);
+    body.extend_from_slice(&[
+        0xa0,
+        byte(curve_oid.len() + 2)?,
+        0x06,
+        byte(curve_oid.len())?,
+    ]);
     body.extend_from_slice(curve_oid);
     let mut der = Zeroizing::new(Vec::with_capacity(body.len() + 2));
-    der.extend_from_slice(&[0x30, body.len() as u8]);
+    der.extend_from_slice(&[0x30, byte(body.len())?]);
     der.extend_from_slice(&body);
     zeroize::Zeroize::zeroize(&mut body);
     Ok(der)

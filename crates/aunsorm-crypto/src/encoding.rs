@@ -79,7 +79,10 @@ fn key_type(alg_id: &spki::AlgorithmIdentifierRef<'_>) -> Result<KeyType> {
         if plain_oid(alg) == Some(oid) {
             // RFC 8410, 9881, 9909, 9935: parameters MUST be absent.
             if alg_id.parameters.is_some() {
-                return Err(Error::invalid("AlgorithmIdentifier", format!("parameters must be absent for {alg}")));
+                return Err(Error::invalid(
+                    "AlgorithmIdentifier",
+                    format!("parameters must be absent for {alg}"),
+                ));
             }
             return Ok(KeyType::Alg(alg));
         }
@@ -95,7 +98,8 @@ pub(crate) struct Pkcs8<'a> {
 }
 
 pub(crate) fn parse_pkcs8(der: &[u8]) -> Result<Pkcs8<'_>> {
-    let info = pkcs8::PrivateKeyInfoRef::from_der(der).map_err(|e| Error::invalid("PKCS#8", e.to_string()))?;
+    let info = pkcs8::PrivateKeyInfoRef::from_der(der)
+        .map_err(|e| Error::invalid("PKCS#8", e.to_string()))?;
     let key_type = key_type(&info.algorithm)?;
     let public_key = match info.public_key {
         Some(b) => Some(
@@ -114,7 +118,10 @@ pub(crate) fn parse_pkcs8(der: &[u8]) -> Result<Pkcs8<'_>> {
 pub(crate) fn pkcs8_wrap(alg: Algorithm, inner: &[u8]) -> Result<SecretBytes> {
     let oid = plain_oid(alg).ok_or(Error::Crypto)?;
     let info = pkcs8::PrivateKeyInfoRef::new(
-        spki::AlgorithmIdentifierRef { oid, parameters: None },
+        spki::AlgorithmIdentifierRef {
+            oid,
+            parameters: None,
+        },
         OctetStringRef::new(inner).map_err(|_| Error::Crypto)?,
     );
     let mut out = Zeroizing::new(Vec::new());
@@ -127,10 +134,10 @@ pub(crate) fn pkcs8_wrap(alg: Algorithm, inner: &[u8]) -> Result<SecretBytes> {
 pub(crate) fn parse_spki(der: &[u8]) -> Result<(Algorithm, Vec<u8>)> {
     let spki = spki::SubjectPublicKeyInfoRef::from_der(der)
         .map_err(|e| Error::invalid("SubjectPublicKeyInfo", e.to_string()))?;
-    let raw = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or(Error::invalid("SubjectPublicKeyInfo", "key has unused bits"))?;
+    let raw = spki.subject_public_key.as_bytes().ok_or(Error::invalid(
+        "SubjectPublicKeyInfo",
+        "key has unused bits",
+    ))?;
     match key_type(&spki.algorithm)? {
         KeyType::Alg(a) => Ok((a, raw.to_vec())),
         KeyType::Rsa => {
@@ -143,7 +150,12 @@ pub(crate) fn parse_spki(der: &[u8]) -> Result<(Algorithm, Vec<u8>)> {
                 2048 => Algorithm::Rsa2048,
                 3072 => Algorithm::Rsa3072,
                 4096 => Algorithm::Rsa4096,
-                b => return Err(Error::invalid("RSA public key", format!("unsupported modulus size {b}"))),
+                b => {
+                    return Err(Error::invalid(
+                        "RSA public key",
+                        format!("unsupported modulus size {b}"),
+                    ));
+                }
             };
             Ok((alg, raw.to_vec()))
         }
@@ -155,17 +167,23 @@ pub(crate) fn spki_wrap(alg: Algorithm, raw: &[u8]) -> Result<Vec<u8>> {
     let curve_any;
     let algorithm = match alg {
         Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => {
-            let curve = if alg == Algorithm::EcdsaP256 { OID_P256 } else { OID_P384 };
+            let curve = if alg == Algorithm::EcdsaP256 {
+                OID_P256
+            } else {
+                OID_P384
+            };
             curve_any = der::Any::encode_from(&curve).map_err(|_| Error::Crypto)?;
             spki::AlgorithmIdentifierRef {
                 oid: OID_EC_PUBLIC_KEY,
                 parameters: Some(AnyRef::from(&curve_any)),
             }
         }
-        Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => spki::AlgorithmIdentifierRef {
-            oid: OID_RSA,
-            parameters: Some(AnyRef::NULL),
-        },
+        Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => {
+            spki::AlgorithmIdentifierRef {
+                oid: OID_RSA,
+                parameters: Some(AnyRef::NULL),
+            }
+        }
         other => spki::AlgorithmIdentifierRef {
             oid: plain_oid(other).ok_or(Error::Crypto)?,
             parameters: None,
@@ -229,9 +247,12 @@ pub(crate) fn parse_seed_choice(b: &[u8]) -> Result<(Option<SecretVec>, Option<S
         } => Ok((Some(Zeroizing::new(any.value().to_vec())), None)),
         Tag::OctetString => Ok((None, Some(Zeroizing::new(any.value().to_vec())))),
         Tag::Sequence => {
-            let mut r = der::SliceReader::new(any.value()).map_err(|_| Error::invalid("PQ private key", "bad length"))?;
-            let seed = <&OctetStringRef>::decode(&mut r).map_err(|e| Error::invalid("PQ private key", e.to_string()))?;
-            let exp = <&OctetStringRef>::decode(&mut r).map_err(|e| Error::invalid("PQ private key", e.to_string()))?;
+            let mut r = der::SliceReader::new(any.value())
+                .map_err(|_| Error::invalid("PQ private key", "bad length"))?;
+            let seed = <&OctetStringRef>::decode(&mut r)
+                .map_err(|e| Error::invalid("PQ private key", e.to_string()))?;
+            let exp = <&OctetStringRef>::decode(&mut r)
+                .map_err(|e| Error::invalid("PQ private key", e.to_string()))?;
             if !der::Reader::is_finished(&r) {
                 return Err(Error::invalid("PQ private key", "trailing data"));
             }
@@ -240,7 +261,10 @@ pub(crate) fn parse_seed_choice(b: &[u8]) -> Result<(Option<SecretVec>, Option<S
                 Some(Zeroizing::new(exp.as_bytes().to_vec())),
             ))
         }
-        t => Err(Error::invalid("PQ private key", format!("unexpected tag {t}"))),
+        t => Err(Error::invalid(
+            "PQ private key",
+            format!("unexpected tag {t}"),
+        )),
     }
 }
 
@@ -270,11 +294,17 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> Result<Zeroizing<String>> {
 }
 
 pub(crate) fn pem_decode(pem: &str, want: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let (label, der) =
-        pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|e| Error::invalid("PEM", e.to_string()))?;
+    let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+        .map_err(|e| Error::invalid("PEM", e.to_string()))?;
     let der = Zeroizing::new(der);
     if label != want {
-        return Err(Error::invalid("PEM", format!("expected label {want}, found {}", label.chars().take(40).collect::<String>())));
+        return Err(Error::invalid(
+            "PEM",
+            format!(
+                "expected label {want}, found {}",
+                label.chars().take(40).collect::<String>()
+            ),
+        ));
     }
     Ok(der)
 }

@@ -5,7 +5,9 @@
 //! reordering, duplication and splicing all fail authentication. The byte layout is in
 //! `docs/formats.md`. This module does no I/O; the CLI drives it over files.
 
-use crate::{AeadKey, Algorithm, Error, PrivateKey, PublicKey, Result, SecretBytes, hkdf_sha256, rng, sha256};
+use crate::{
+    AeadKey, Algorithm, Error, PrivateKey, PublicKey, Result, SecretBytes, hkdf_sha256, rng, sha256,
+};
 
 /// First eight bytes of every sealed file (PNG-style: catches text-mode mangling).
 pub const MAGIC: [u8; 8] = *b"\x89AUNSEAL";
@@ -48,9 +50,14 @@ fn kem_code(a: Algorithm) -> Option<u8> {
 }
 
 fn kem_from_code(c: u8) -> Option<Algorithm> {
-    [Algorithm::X25519, Algorithm::MlKem768, Algorithm::MlKem1024, Algorithm::XWingDraft06]
-        .into_iter()
-        .find(|a| kem_code(*a) == Some(c))
+    [
+        Algorithm::X25519,
+        Algorithm::MlKem768,
+        Algorithm::MlKem1024,
+        Algorithm::XWingDraft06,
+    ]
+    .into_iter()
+    .find(|a| kem_code(*a) == Some(c))
 }
 
 fn aead_code(a: Algorithm) -> Option<u8> {
@@ -97,20 +104,37 @@ impl SealHeader {
             return Err(Error::invalid("sealed file", "truncated header"));
         }
         if b[..8] != MAGIC {
-            return Err(Error::invalid("sealed file", "not an Aunsorm sealed file (bad magic)"));
+            return Err(Error::invalid(
+                "sealed file",
+                "not an Aunsorm sealed file (bad magic)",
+            ));
         }
         if b[8] != VERSION {
-            return Err(Error::invalid("sealed file", format!("unsupported format version {}", b[8])));
+            return Err(Error::invalid(
+                "sealed file",
+                format!("unsupported format version {}", b[8]),
+            ));
         }
-        let kem = kem_from_code(b[9]).ok_or(Error::invalid("sealed file", format!("unknown KEM code {}", b[9])))?;
+        let kem = kem_from_code(b[9]).ok_or(Error::invalid(
+            "sealed file",
+            format!("unknown KEM code {}", b[9]),
+        ))?;
         let aead = match b[10] {
             1 => Algorithm::Aes256Gcm,
             2 => Algorithm::ChaCha20Poly1305,
-            c => return Err(Error::invalid("sealed file", format!("unknown AEAD code {c}"))),
+            c => {
+                return Err(Error::invalid(
+                    "sealed file",
+                    format!("unknown AEAD code {c}"),
+                ));
+            }
         };
         let chunk_log2 = b[11];
         if !CHUNK_LOG2_RANGE.contains(&chunk_log2) {
-            return Err(Error::invalid("sealed file", format!("chunk size 2^{chunk_log2} out of range")));
+            return Err(Error::invalid(
+                "sealed file",
+                format!("chunk size 2^{chunk_log2} out of range"),
+            ));
         }
         let mut recipient = [0u8; 8];
         recipient.copy_from_slice(&b[12..20]);
@@ -167,16 +191,29 @@ fn kem_ct_len(kem: Algorithm) -> usize {
 /// [`Error::UnsupportedOperation`] if the recipient's key is not one of the KEMs the
 /// format allows (X25519, ML-KEM-768, ML-KEM-1024, X-Wing) or `aead` is not AES-256-GCM
 /// or ChaCha20-Poly1305; [`Error::InvalidInput`] for a chunk size out of range.
-pub fn seal_start(recipient: &PublicKey, aead: Algorithm, chunk_log2: u8) -> Result<(Vec<u8>, StreamSealer)> {
+pub fn seal_start(
+    recipient: &PublicKey,
+    aead: Algorithm,
+    chunk_log2: u8,
+) -> Result<(Vec<u8>, StreamSealer)> {
     let kem = recipient.algorithm();
     if kem_code(kem).is_none() {
-        return Err(Error::unsupported(kem, "file sealing (use x25519, ml-kem-768, ml-kem-1024 or x-wing)"));
+        return Err(Error::unsupported(
+            kem,
+            "file sealing (use x25519, ml-kem-768, ml-kem-1024 or x-wing)",
+        ));
     }
     if aead_code(aead).is_none() {
-        return Err(Error::unsupported(aead, "file sealing (use aes-256-gcm or chacha20-poly1305)"));
+        return Err(Error::unsupported(
+            aead,
+            "file sealing (use aes-256-gcm or chacha20-poly1305)",
+        ));
     }
     if !CHUNK_LOG2_RANGE.contains(&chunk_log2) {
-        return Err(Error::invalid("chunk size", format!("2^{chunk_log2} out of range")));
+        return Err(Error::invalid(
+            "chunk size",
+            format!("2^{chunk_log2} out of range"),
+        ));
     }
     let (ct, ss) = recipient.encapsulate()?;
     let fp = recipient.fingerprint()?;
@@ -251,7 +288,10 @@ impl Stream {
         let mut n = [0u8; 12];
         n[3..11].copy_from_slice(&self.counter.to_be_bytes());
         n[11] = u8::from(last);
-        self.counter = self.counter.checked_add(1).ok_or(Error::invalid("sealed file", "too many chunks"))?;
+        self.counter = self
+            .counter
+            .checked_add(1)
+            .ok_or(Error::invalid("sealed file", "too many chunks"))?;
         self.finished = last;
         Ok(n)
     }
@@ -297,7 +337,8 @@ impl StreamOpener {
     /// [`Error::DecryptionFailed`] if the chunk was modified, moved, or is not the
     /// final chunk when `last` says so (truncation).
     pub fn open_chunk(&mut self, buf: &mut Vec<u8>, last: bool) -> Result<()> {
-        if buf.len() > self.sealed_chunk_size() || (!last && buf.len() != self.sealed_chunk_size()) {
+        if buf.len() > self.sealed_chunk_size() || (!last && buf.len() != self.sealed_chunk_size())
+        {
             return Err(Error::DecryptionFailed);
         }
         let n = self.0.next_nonce(last)?;
@@ -314,7 +355,12 @@ impl StreamOpener {
 ///
 /// # Errors
 /// As [`seal_start`].
-pub fn seal_to_vec(recipient: &PublicKey, aead: Algorithm, chunk_log2: u8, plaintext: &[u8]) -> Result<Vec<u8>> {
+pub fn seal_to_vec(
+    recipient: &PublicKey,
+    aead: Algorithm,
+    chunk_log2: u8,
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     let (mut out, mut s) = seal_start(recipient, aead, chunk_log2)?;
     let cs = s.chunk_size();
     let mut chunks = plaintext.chunks(cs).peekable();
@@ -363,12 +409,21 @@ mod tests {
 
     #[test]
     fn round_trip_every_kem_and_size() {
-        for kem in [Algorithm::X25519, Algorithm::MlKem768, Algorithm::MlKem1024, Algorithm::XWingDraft06] {
+        for kem in [
+            Algorithm::X25519,
+            Algorithm::MlKem768,
+            Algorithm::MlKem1024,
+            Algorithm::XWingDraft06,
+        ] {
             let k = PrivateKey::generate(kem).unwrap();
             for len in [0usize, 1, 4095, 4096, 4097, 3 * 4096] {
                 let pt: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
                 let s = seal_to_vec(&k.public_key(), Algorithm::Aes256Gcm, 12, &pt).unwrap();
-                assert_eq!(open_to_vec(&k, &s).unwrap().expose(), &pt[..], "{kem} {len}");
+                assert_eq!(
+                    open_to_vec(&k, &s).unwrap().expose(),
+                    &pt[..],
+                    "{kem} {len}"
+                );
             }
         }
     }
@@ -381,9 +436,15 @@ mod tests {
         let hl = SealHeader::total_len(&s).unwrap();
         let scs = 4096 + 16;
         // Truncated at a chunk boundary.
-        assert_eq!(open_to_vec(&k, &s[..hl + 2 * scs]).unwrap_err(), Error::DecryptionFailed);
+        assert_eq!(
+            open_to_vec(&k, &s[..hl + 2 * scs]).unwrap_err(),
+            Error::DecryptionFailed
+        );
         // Last chunk dropped partially.
-        assert_eq!(open_to_vec(&k, &s[..s.len() - 1]).unwrap_err(), Error::DecryptionFailed);
+        assert_eq!(
+            open_to_vec(&k, &s[..s.len() - 1]).unwrap_err(),
+            Error::DecryptionFailed
+        );
         // Chunks 0 and 1 swapped.
         let mut r = s.clone();
         let (a, b) = (s[hl..hl + scs].to_vec(), s[hl + scs..hl + 2 * scs].to_vec());
@@ -402,6 +463,9 @@ mod tests {
         }
         // A different key of the same algorithm is named as such.
         let other = PrivateKey::generate(Algorithm::XWingDraft06).unwrap();
-        assert!(matches!(open_to_vec(&other, &s), Err(Error::InvalidInput { .. })));
+        assert!(matches!(
+            open_to_vec(&other, &s),
+            Err(Error::InvalidInput { .. })
+        ));
     }
 }

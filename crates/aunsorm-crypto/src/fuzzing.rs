@@ -41,7 +41,11 @@ pub fn sealed_file(data: &[u8]) {
 /// AEAD ciphertexts (`nonce || ct || tag`) under a fixed key, and KEM ciphertexts
 /// decapsulated by fixed keys.
 pub fn ciphertext(data: &[u8]) {
-    for alg in [Algorithm::Aes256Gcm, Algorithm::ChaCha20Poly1305, Algorithm::XChaCha20Poly1305] {
+    for alg in [
+        Algorithm::Aes256Gcm,
+        Algorithm::ChaCha20Poly1305,
+        Algorithm::XChaCha20Poly1305,
+    ] {
         if let Ok(k) = AeadKey::new(alg, &[1u8; 32]) {
             let _ = k.decrypt(b"aad", data);
         }
@@ -65,7 +69,9 @@ pub fn signature(data: &[u8]) {
         (Algorithm::MlDsa65Ed25519Draft13, &[5u8; 64][..]),
     ] {
         if let Ok(k) = PrivateKey::from_seed(alg, seed) {
-            let _ = k.public_key().verify(b"msg", data, &crate::SignOptions::new());
+            let _ = k
+                .public_key()
+                .verify(b"msg", data, &crate::SignOptions::new());
         }
     }
 }

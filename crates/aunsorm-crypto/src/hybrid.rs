@@ -74,7 +74,10 @@ pub(crate) mod xwing_draft06 {
             }
         }
 
-        pub(crate) fn encapsulate(&self, eseed: &[u8; ENCAPS_SEED_LEN]) -> Result<(Vec<u8>, SharedSecret)> {
+        pub(crate) fn encapsulate(
+            &self,
+            eseed: &[u8; ENCAPS_SEED_LEN],
+        ) -> Result<(Vec<u8>, SharedSecret)> {
             let mut m = [0u8; 32];
             m.copy_from_slice(&eseed[..32]);
             let (ct_m, ss_m) = self.ek_m.encapsulate(m);
@@ -140,14 +143,18 @@ pub(crate) mod mldsa65_ed25519_draft13 {
         let mut xi = Zeroizing::new([0u8; 32]);
         xi.copy_from_slice(&seed[..32]);
         let (sk, pk) = mldsa::keygen(Algorithm::MlDsa65, &xi)?;
-        let ed = awssig::Ed25519KeyPair::from_seed_unchecked(&seed[32..]).map_err(|_| Error::Crypto)?;
+        let ed =
+            awssig::Ed25519KeyPair::from_seed_unchecked(&seed[32..]).map_err(|_| Error::Crypto)?;
         let mut edpk = [0u8; 32];
         edpk.copy_from_slice(ed.public_key().as_ref());
         Ok(SigningKey {
             seed: Zeroizing::new(*seed),
             mldsa: sk,
             ed,
-            pk: VerifyingKey { mldsa: pk, ed: edpk },
+            pk: VerifyingKey {
+                mldsa: pk,
+                ed: edpk,
+            },
         })
     }
 
@@ -176,7 +183,11 @@ pub(crate) mod mldsa65_ed25519_draft13 {
     impl VerifyingKey {
         pub(crate) fn from_bytes(b: &[u8]) -> Result<Self> {
             if b.len() != PK_LEN {
-                return Err(Error::length("ML-DSA-65+Ed25519 public key", PK_LEN, b.len()));
+                return Err(Error::length(
+                    "ML-DSA-65+Ed25519 public key",
+                    PK_LEN,
+                    b.len(),
+                ));
             }
             let mut ed = [0u8; 32];
             ed.copy_from_slice(&b[1952..]);

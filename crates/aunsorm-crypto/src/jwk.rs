@@ -35,7 +35,10 @@ impl Jwk {
             .ok_or(Error::unsupported(key.algorithm(), "private JWK export"))?;
         let member = match key.algorithm() {
             Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87 => "priv",
-            Algorithm::Ed25519 | Algorithm::X25519 | Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => "d",
+            Algorithm::Ed25519
+            | Algorithm::X25519
+            | Algorithm::EcdsaP256
+            | Algorithm::EcdsaP384 => "d",
             other => return Err(Error::unsupported(other, "private JWK export")),
         };
         if let Value::Object(m) = &mut v {
@@ -60,7 +63,10 @@ impl Jwk {
                 let n = crate::keys::ec_scalar_len(alg);
                 let (x, y) = (b64(&m, "x")?, b64(&m, "y")?);
                 if x.len() != n || y.len() != n {
-                    return Err(Error::invalid("JWK", "EC coordinates have the wrong length"));
+                    return Err(Error::invalid(
+                        "JWK",
+                        "EC coordinates have the wrong length",
+                    ));
                 }
                 let mut p = vec![4u8];
                 p.extend_from_slice(&x);
@@ -85,7 +91,10 @@ impl Jwk {
     pub fn to_private(jwk: &str) -> Result<PrivateKey> {
         let m = parse(jwk)?;
         let alg = jwk_alg(&m)?;
-        let member = if matches!(alg, Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87) {
+        let member = if matches!(
+            alg,
+            Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+        ) {
             "priv"
         } else {
             "d"
@@ -96,7 +105,9 @@ impl Jwk {
         let seed = Zeroizing::new(b64(&m, member)?);
         let key = PrivateKey::from_seed(alg, &seed)?;
         if key.public_key() != Self::to_public(jwk)? {
-            return Err(Error::InconsistentKey("JWK public members do not match the private key"));
+            return Err(Error::InconsistentKey(
+                "JWK public members do not match the private key",
+            ));
         }
         Ok(key)
     }
@@ -109,7 +120,11 @@ fn public_value(key: &PublicKey) -> Result<Value> {
         Algorithm::X25519 => json!({"kty": "OKP", "crv": "X25519", "x": B64.encode(&raw)}),
         a @ (Algorithm::EcdsaP256 | Algorithm::EcdsaP384) => {
             let n = crate::keys::ec_scalar_len(a);
-            let crv = if a == Algorithm::EcdsaP256 { "P-256" } else { "P-384" };
+            let crv = if a == Algorithm::EcdsaP256 {
+                "P-256"
+            } else {
+                "P-384"
+            };
             json!({"kty": "EC", "crv": crv, "x": B64.encode(&raw[1..=n]), "y": B64.encode(&raw[1 + n..])})
         }
         Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => {
@@ -132,14 +147,18 @@ fn parse(s: &str) -> Result<Map<String, Value>> {
     match serde_json::from_str::<Value>(s) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::invalid("JWK", "not a JSON object")),
-        Err(e) => Err(Error::invalid("JWK", format!("JSON error at line {} column {}", e.line(), e.column()))),
+        Err(e) => Err(Error::invalid(
+            "JWK",
+            format!("JSON error at line {} column {}", e.line(), e.column()),
+        )),
     }
 }
 
 fn str_member<'a>(m: &'a Map<String, Value>, k: &'static str) -> Result<&'a str> {
-    m.get(k)
-        .and_then(Value::as_str)
-        .ok_or(Error::invalid("JWK", format!("missing or non-string member `{k}`")))
+    m.get(k).and_then(Value::as_str).ok_or(Error::invalid(
+        "JWK",
+        format!("missing or non-string member `{k}`"),
+    ))
 }
 
 fn b64(m: &Map<String, Value>, k: &'static str) -> Result<Vec<u8>> {
@@ -148,7 +167,11 @@ fn b64(m: &Map<String, Value>, k: &'static str) -> Result<Vec<u8>> {
 }
 
 fn jwk_alg(m: &Map<String, Value>) -> Result<Algorithm> {
-    match (str_member(m, "kty")?, m.get("crv").and_then(Value::as_str), m.get("alg").and_then(Value::as_str)) {
+    match (
+        str_member(m, "kty")?,
+        m.get("crv").and_then(Value::as_str),
+        m.get("alg").and_then(Value::as_str),
+    ) {
         ("OKP", Some("Ed25519"), _) => Ok(Algorithm::Ed25519),
         ("OKP", Some("X25519"), _) => Ok(Algorithm::X25519),
         ("EC", Some("P-256"), _) => Ok(Algorithm::EcdsaP256),
@@ -159,7 +182,11 @@ fn jwk_alg(m: &Map<String, Value>) -> Result<Algorithm> {
         ("AKP", _, Some("ML-DSA-87")) => Ok(Algorithm::MlDsa87),
         (kty, crv, alg) => Err(Error::invalid(
             "JWK",
-            format!("unsupported key type {kty} / {} / {}", crv.unwrap_or("-"), alg.unwrap_or("-")),
+            format!(
+                "unsupported key type {kty} / {} / {}",
+                crv.unwrap_or("-"),
+                alg.unwrap_or("-")
+            ),
         )),
     }
 }
@@ -179,8 +206,9 @@ fn rsa_pkcs1(n: &[u8], e: &[u8]) -> Result<Vec<u8>> {
     use der::Encode;
     let n = der::asn1::UintRef::new(n).map_err(|_| Error::invalid("JWK", "bad RSA modulus"))?;
     let e = der::asn1::UintRef::new(e).map_err(|_| Error::invalid("JWK", "bad RSA exponent"))?;
-    let body_len = (n.encoded_len().map_err(|_| Error::Crypto)? + e.encoded_len().map_err(|_| Error::Crypto)?)
-        .map_err(|_| Error::Crypto)?;
+    let body_len = (n.encoded_len().map_err(|_| Error::Crypto)?
+        + e.encoded_len().map_err(|_| Error::Crypto)?)
+    .map_err(|_| Error::Crypto)?;
     let mut out = Vec::new();
     der::Header::new(der::Tag::Sequence, body_len)
         .encode_to_vec(&mut out)

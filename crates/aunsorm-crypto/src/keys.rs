@@ -163,7 +163,8 @@ impl PrivateKey {
                 })
             }
             Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => {
-                let kp = awssig::EcdsaKeyPair::generate(ecdsa_signing(alg)).map_err(|_| Error::Crypto)?;
+                let kp = awssig::EcdsaKeyPair::generate(ecdsa_signing(alg))
+                    .map_err(|_| Error::Crypto)?;
                 Ok(PrivateKey {
                     alg,
                     inner: Priv::Ecdsa(kp),
@@ -197,7 +198,8 @@ impl PrivateKey {
         }
         let inner = match alg {
             Algorithm::Ed25519 => {
-                let kp = awssig::Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| Error::Crypto)?;
+                let kp =
+                    awssig::Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| Error::Crypto)?;
                 Priv::Ed25519 {
                     seed: Zeroizing::new(arr(seed)?),
                     kp,
@@ -253,10 +255,8 @@ impl PrivateKey {
         let inner = match alg {
             Algorithm::MlKem512 | Algorithm::MlKem768 | Algorithm::MlKem1024 => {
                 let (dk, ek) = mlkem::from_expanded(alg, expanded)?;
-                if let Some(p) = public {
-                    if p != ek.as_bytes() {
-                        return Err(Error::InconsistentKey("ML-KEM public key does not match"));
-                    }
+                if public.is_some_and(|p| p != ek.as_bytes()) {
+                    return Err(Error::InconsistentKey("ML-KEM public key does not match"));
                 }
                 Priv::MlKem { seed: None, dk, ek }
             }
@@ -344,17 +344,29 @@ impl PrivateKey {
     /// # Errors
     /// As [`PrivateKey::sign`], plus [`Error::InvalidLength`] for wrong-size randomness.
     #[doc(hidden)]
-    pub fn sign_with_randomness(&self, msg: &[u8], ctx: &[u8], randomness: &[u8]) -> Result<Vec<u8>> {
+    pub fn sign_with_randomness(
+        &self,
+        msg: &[u8],
+        ctx: &[u8],
+        randomness: &[u8],
+    ) -> Result<Vec<u8>> {
         match &self.inner {
             Priv::MlDsa { sk, .. } => sk.sign(msg, ctx, arr(randomness)?),
             Priv::SlhDsa(k) => {
                 mldsa::check_context(ctx)?;
                 if randomness.len() != slhdsa::n(self.alg) {
-                    return Err(Error::length("SLH-DSA randomness", slhdsa::n(self.alg), randomness.len()));
+                    return Err(Error::length(
+                        "SLH-DSA randomness",
+                        slhdsa::n(self.alg),
+                        randomness.len(),
+                    ));
                 }
                 k.sign(msg, ctx, Some(randomness))
             }
-            _ => Err(Error::unsupported(self.alg, "signing with given randomness")),
+            _ => Err(Error::unsupported(
+                self.alg,
+                "signing with given randomness",
+            )),
         }
     }
 
@@ -375,7 +387,10 @@ impl PrivateKey {
             Priv::XWing(k) => Pub::XWing(Box::new(k.pk.clone_box())),
             Priv::Composite(k) => Pub::Composite(Box::new(k.pk.clone_box())),
         };
-        PublicKey { alg: self.alg, inner }
+        PublicKey {
+            alg: self.alg,
+            inner,
+        }
     }
 
     /// Signs `msg`.
@@ -402,7 +417,9 @@ impl PrivateKey {
                 let sig = kp.sign(&sys, msg).map_err(|_| Error::Crypto)?;
                 match opts.ecdsa_format {
                     EcdsaFormat::Der => Ok(sig.as_ref().to_vec()),
-                    EcdsaFormat::Fixed => encoding::ecdsa_der_to_fixed(sig.as_ref(), ec_scalar_len(self.alg)),
+                    EcdsaFormat::Fixed => {
+                        encoding::ecdsa_der_to_fixed(sig.as_ref(), ec_scalar_len(self.alg))
+                    }
                 }
             }
             Priv::Rsa(kp) => {
@@ -412,7 +429,8 @@ impl PrivateKey {
                     RsaPadding::Pkcs1v15 => &awssig::RSA_PKCS1_SHA256,
                 };
                 let mut sig = vec![0u8; kp.public_modulus_len()];
-                kp.sign(enc, &sys, msg, &mut sig).map_err(|_| Error::Crypto)?;
+                kp.sign(enc, &sys, msg, &mut sig)
+                    .map_err(|_| Error::Crypto)?;
                 Ok(sig)
             }
             Priv::MlDsa { sk, .. } => sk.sign(msg, opts.context, rnd()?),
@@ -478,7 +496,8 @@ impl PrivateKey {
             return Err(Error::unsupported(self.alg, "RSA-OAEP decryption"));
         };
         let der = kp.as_der().map_err(|_| Error::Crypto)?;
-        let dec = awsrsa::PrivateDecryptingKey::from_pkcs8(der.as_ref()).map_err(|_| Error::Crypto)?;
+        let dec =
+            awsrsa::PrivateDecryptingKey::from_pkcs8(der.as_ref()).map_err(|_| Error::Crypto)?;
         let dec = awsrsa::OaepPrivateDecryptingKey::new(dec).map_err(|_| Error::Crypto)?;
         let mut out = Zeroizing::new(vec![0u8; dec.min_output_size()]);
         let label = if label.is_empty() { None } else { Some(label) };
@@ -542,7 +561,10 @@ impl PrivateKey {
                     3072 => Algorithm::Rsa3072,
                     4096 => Algorithm::Rsa4096,
                     bits => {
-                        return Err(Error::invalid("RSA private key", format!("unsupported modulus size {bits}")));
+                        return Err(Error::invalid(
+                            "RSA private key",
+                            format!("unsupported modulus size {bits}"),
+                        ));
                     }
                 };
                 return Ok(PrivateKey {
@@ -637,9 +659,9 @@ impl PrivateKey {
 
     fn check_public(&self, public: Option<&[u8]>) -> Result<()> {
         match public {
-            Some(p) if p != self.public_key().to_raw().as_slice() => {
-                Err(Error::InconsistentKey("public key does not match the private key"))
-            }
+            Some(p) if p != self.public_key().to_raw().as_slice() => Err(Error::InconsistentKey(
+                "public key does not match the private key",
+            )),
             _ => Ok(()),
         }
     }
@@ -656,20 +678,29 @@ impl PublicKey {
     pub fn from_raw(alg: Algorithm, raw: &[u8]) -> Result<Self> {
         check_asymmetric(alg)?;
         let inner = match alg {
-            Algorithm::Ed25519 => Pub::Ed25519(arr(raw).map_err(|_| Error::length("Ed25519 public key", 32, raw.len()))?),
-            Algorithm::X25519 => Pub::X25519(arr(raw).map_err(|_| Error::length("X25519 public key", 32, raw.len()))?),
+            Algorithm::Ed25519 => Pub::Ed25519(
+                arr(raw).map_err(|_| Error::length("Ed25519 public key", 32, raw.len()))?,
+            ),
+            Algorithm::X25519 => Pub::X25519(
+                arr(raw).map_err(|_| Error::length("X25519 public key", 32, raw.len()))?,
+            ),
             Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => {
                 let want = 1 + 2 * ec_scalar_len(alg);
                 if raw.len() != want || raw[0] != 4 {
-                    return Err(Error::invalid("EC public key", format!("expected an uncompressed {want}-byte point")));
+                    return Err(Error::invalid(
+                        "EC public key",
+                        format!("expected an uncompressed {want}-byte point"),
+                    ));
                 }
                 let agree_alg = if alg == Algorithm::EcdsaP256 {
                     &aws_lc_rs::agreement::ECDH_P256
                 } else {
                     &aws_lc_rs::agreement::ECDH_P384
                 };
-                aws_lc_rs::agreement::ParsedPublicKey::try_from(aws_lc_rs::agreement::UnparsedPublicKey::new(agree_alg, raw))
-                    .map_err(|_| Error::invalid("EC public key", "point not on the curve"))?;
+                aws_lc_rs::agreement::ParsedPublicKey::try_from(
+                    aws_lc_rs::agreement::UnparsedPublicKey::new(agree_alg, raw),
+                )
+                .map_err(|_| Error::invalid("EC public key", "point not on the curve"))?;
                 Pub::Ecdsa(raw.to_vec())
             }
             Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => {
@@ -682,7 +713,10 @@ impl PublicKey {
                     _ => 4096,
                 };
                 if bits != expect {
-                    return Err(Error::invalid("RSA public key", format!("{bits}-bit modulus for {alg}")));
+                    return Err(Error::invalid(
+                        "RSA public key",
+                        format!("{bits}-bit modulus for {alg}"),
+                    ));
                 }
                 Pub::Rsa(raw.to_vec())
             }
@@ -693,7 +727,9 @@ impl PublicKey {
                 Pub::MlDsa(mldsa::pk_from_bytes(alg, raw)?)
             }
             a if a.is_slh_dsa() => Pub::SlhDsa(slhdsa::pk_from_bytes(a, raw)?),
-            Algorithm::XWingDraft06 => Pub::XWing(Box::new(xwing::EncapsulationKey::from_bytes(raw)?)),
+            Algorithm::XWingDraft06 => {
+                Pub::XWing(Box::new(xwing::EncapsulationKey::from_bytes(raw)?))
+            }
             Algorithm::MlDsa65Ed25519Draft13 => {
                 Pub::Composite(Box::new(composite::VerifyingKey::from_bytes(raw)?))
             }
@@ -735,12 +771,15 @@ impl PublicKey {
                 .verify(msg, sig)
                 .map_err(|_| Error::BadSignature),
             Pub::Ecdsa(p) => {
-                let v: &'static awssig::EcdsaVerificationAlgorithm = match (self.alg, opts.ecdsa_format) {
-                    (Algorithm::EcdsaP256, EcdsaFormat::Der) => &awssig::ECDSA_P256_SHA256_ASN1,
-                    (Algorithm::EcdsaP256, EcdsaFormat::Fixed) => &awssig::ECDSA_P256_SHA256_FIXED,
-                    (_, EcdsaFormat::Der) => &awssig::ECDSA_P384_SHA384_ASN1,
-                    (_, EcdsaFormat::Fixed) => &awssig::ECDSA_P384_SHA384_FIXED,
-                };
+                let v: &'static awssig::EcdsaVerificationAlgorithm =
+                    match (self.alg, opts.ecdsa_format) {
+                        (Algorithm::EcdsaP256, EcdsaFormat::Der) => &awssig::ECDSA_P256_SHA256_ASN1,
+                        (Algorithm::EcdsaP256, EcdsaFormat::Fixed) => {
+                            &awssig::ECDSA_P256_SHA256_FIXED
+                        }
+                        (_, EcdsaFormat::Der) => &awssig::ECDSA_P384_SHA384_ASN1,
+                        (_, EcdsaFormat::Fixed) => &awssig::ECDSA_P384_SHA384_FIXED,
+                    };
                 awssig::UnparsedPublicKey::new(v, p)
                     .verify(msg, sig)
                     .map_err(|_| Error::BadSignature)
@@ -790,15 +829,18 @@ impl PublicKey {
     /// [`Error::InvalidLength`] for randomness of the wrong size.
     pub fn encapsulate_derand(&self, randomness: &[u8]) -> Result<(Vec<u8>, SharedSecret)> {
         match &self.inner {
-            Pub::MlKem(k) => Ok(k.encapsulate(
-                arr(randomness).map_err(|_| Error::length("encapsulation randomness", 32, randomness.len()))?,
-            )),
-            Pub::XWing(k) => k.encapsulate(
-                &arr(randomness).map_err(|_| Error::length("encapsulation randomness", 64, randomness.len()))?,
-            ),
+            Pub::MlKem(k) => Ok(k
+                .encapsulate(arr(randomness).map_err(|_| {
+                    Error::length("encapsulation randomness", 32, randomness.len())
+                })?)),
+            Pub::XWing(k) => k
+                .encapsulate(&arr(randomness).map_err(|_| {
+                    Error::length("encapsulation randomness", 64, randomness.len())
+                })?),
             Pub::X25519(k) => classic::dhkem_encap(
                 k,
-                &arr(randomness).map_err(|_| Error::length("encapsulation randomness", 32, randomness.len()))?,
+                &arr(randomness)
+                    .map_err(|_| Error::length("encapsulation randomness", 32, randomness.len()))?,
             ),
             _ => Err(Error::unsupported(self.alg, "encapsulation")),
         }
@@ -810,7 +852,9 @@ impl PublicKey {
     /// [`Error::UnsupportedOperation`] for keys that are not KEM keys.
     pub fn ciphertext_len(&self) -> Result<usize> {
         match self.alg {
-            Algorithm::MlKem512 | Algorithm::MlKem768 | Algorithm::MlKem1024 => Ok(mlkem::ct_len(self.alg)),
+            Algorithm::MlKem512 | Algorithm::MlKem768 | Algorithm::MlKem1024 => {
+                Ok(mlkem::ct_len(self.alg))
+            }
             Algorithm::XWingDraft06 => Ok(xwing::CT_LEN),
             Algorithm::X25519 => Ok(32),
             other => Err(Error::unsupported(other, "encapsulation")),
@@ -826,7 +870,8 @@ impl PublicKey {
         let Pub::Rsa(d) = &self.inner else {
             return Err(Error::unsupported(self.alg, "RSA-OAEP encryption"));
         };
-        let k = awsrsa::PublicEncryptingKey::from_der(&encoding::rsa_spki(d)?).map_err(|_| Error::Crypto)?;
+        let k = awsrsa::PublicEncryptingKey::from_der(&encoding::rsa_spki(d)?)
+            .map_err(|_| Error::Crypto)?;
         let k = awsrsa::OaepPublicEncryptingKey::new(k).map_err(|_| Error::Crypto)?;
         let max = k.max_plaintext_size(&awsrsa::OAEP_SHA256_MGF1SHA256);
         if msg.len() > max {
@@ -917,7 +962,10 @@ impl Clone for PublicKey {
             Pub::XWing(k) => Pub::XWing(Box::new(k.clone_box())),
             Pub::Composite(k) => Pub::Composite(Box::new(k.clone_box())),
         };
-        PublicKey { alg: self.alg, inner }
+        PublicKey {
+            alg: self.alg,
+            inner,
+        }
     }
 }
 
@@ -952,5 +1000,6 @@ pub(crate) fn ec_scalar_len(alg: Algorithm) -> usize {
 }
 
 fn arr<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
-    b.try_into().map_err(|_| Error::length("key material", N, b.len()))
+    b.try_into()
+        .map_err(|_| Error::length("key material", N, b.len()))
 }

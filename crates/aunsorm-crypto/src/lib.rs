@@ -1,10 +1,19 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::cast_possible_truncation
+    )
+)]
 
 mod aead;
 mod alg;
 mod classic;
 mod encoding;
+pub mod envelope;
 mod error;
 mod hybrid;
 mod jwk;
@@ -12,16 +21,17 @@ mod kdf;
 mod keys;
 mod mldsa;
 mod mlkem;
+pub mod rng;
 mod secret;
 mod slhdsa;
-pub mod envelope;
-pub mod rng;
 
-pub use aead::{AeadKey, KEY_LEN as AEAD_KEY_LEN, TAG_LEN as AEAD_TAG_LEN, nonce_len as aead_nonce_len};
+pub use aead::{
+    AeadKey, KEY_LEN as AEAD_KEY_LEN, TAG_LEN as AEAD_TAG_LEN, nonce_len as aead_nonce_len,
+};
 pub use alg::{Algorithm, AlgorithmKind};
 pub use error::{Error, Result};
 pub use jwk::Jwk;
-pub use kdf::{HMAC_SHA256_LEN, HmacKey, hkdf_sha256, hkdf_sha3_256, sha256, sha3_256, sha512};
+pub use kdf::{HMAC_SHA256_LEN, HmacKey, hkdf_sha3_256, hkdf_sha256, sha3_256, sha256, sha512};
 pub use keys::{EcdsaFormat, PrivateKey, PublicKey, RsaPadding, SignOptions};
 pub use secret::{SecretBytes, SharedSecret};
 

@@ -13,7 +13,9 @@ macro_rules! level {
     ($m:ident, $lib:ident, $sk:literal, $pk:literal, $sig:literal) => {
         pub(crate) mod $m {
             use super::*;
-            use libcrux_ml_dsa::{$lib as lib, MLDSASignature, MLDSASigningKey, MLDSAVerificationKey};
+            use libcrux_ml_dsa::{
+                MLDSASignature, MLDSASigningKey, MLDSAVerificationKey, $lib as lib,
+            };
 
             pub(crate) const SK_LEN: usize = $sk;
             pub(crate) const PK_LEN: usize = $pk;
@@ -31,7 +33,10 @@ macro_rules! level {
 
             pub(crate) fn keygen(seed: &[u8; SEED_LEN]) -> (Box<Sk>, Box<Pk>) {
                 let kp = lib::generate_key_pair(*seed);
-                (Box::new(Sk(kp.signing_key)), Box::new(Pk(kp.verification_key)))
+                (
+                    Box::new(Sk(kp.signing_key)),
+                    Box::new(Pk(kp.verification_key)),
+                )
             }
 
             pub(crate) fn sk_from_expanded(bytes: &[u8]) -> Result<Box<Sk>> {
@@ -60,7 +65,8 @@ macro_rules! level {
 
             pub(crate) fn verify(pk: &Pk, msg: &[u8], ctx: &[u8], sig: &[u8]) -> Result<()> {
                 let arr: [u8; SIG_LEN] = sig.try_into().map_err(|_| Error::BadSignature)?;
-                lib::verify(&pk.0, msg, ctx, &MLDSASignature::new(arr)).map_err(|_| Error::BadSignature)
+                lib::verify(&pk.0, msg, ctx, &MLDSASignature::new(arr))
+                    .map_err(|_| Error::BadSignature)
             }
         }
     };
@@ -106,14 +112,25 @@ pub(crate) fn keygen(alg: Algorithm, seed: &[u8; SEED_LEN]) -> Result<(Sk, Pk)> 
 /// 64..128 of the private key; the two must agree.
 pub(crate) fn from_expanded(alg: Algorithm, sk: &[u8], pk: &[u8]) -> Result<(Sk, Pk)> {
     let pair = match alg {
-        Algorithm::MlDsa44 => (Sk::L44(l44::sk_from_expanded(sk)?), Pk::L44(l44::pk_from_bytes(pk)?)),
-        Algorithm::MlDsa65 => (Sk::L65(l65::sk_from_expanded(sk)?), Pk::L65(l65::pk_from_bytes(pk)?)),
-        Algorithm::MlDsa87 => (Sk::L87(l87::sk_from_expanded(sk)?), Pk::L87(l87::pk_from_bytes(pk)?)),
+        Algorithm::MlDsa44 => (
+            Sk::L44(l44::sk_from_expanded(sk)?),
+            Pk::L44(l44::pk_from_bytes(pk)?),
+        ),
+        Algorithm::MlDsa65 => (
+            Sk::L65(l65::sk_from_expanded(sk)?),
+            Pk::L65(l65::pk_from_bytes(pk)?),
+        ),
+        Algorithm::MlDsa87 => (
+            Sk::L87(l87::sk_from_expanded(sk)?),
+            Pk::L87(l87::pk_from_bytes(pk)?),
+        ),
         other => return Err(Error::unsupported(other, "ML-DSA")),
     };
     let tr = shake256_64(pk);
     if !bool::from(subtle::ConstantTimeEq::ct_eq(&sk[64..128], &tr[..])) || sk[..32] != pk[..32] {
-        return Err(Error::InconsistentKey("ML-DSA private key does not match its public key"));
+        return Err(Error::InconsistentKey(
+            "ML-DSA private key does not match its public key",
+        ));
     }
     Ok(pair)
 }
@@ -127,11 +144,24 @@ pub(crate) fn from_expanded_unchecked(alg: Algorithm, sk: &[u8]) -> Result<(Sk, 
         _ => l87::PK_LEN,
     };
     let mut pk = vec![0u8; pk_len];
-    pk[..32].copy_from_slice(sk.get(..32).ok_or(Error::length("ML-DSA private key", 32, sk.len()))?);
+    pk[..32].copy_from_slice(sk.get(..32).ok_or(Error::length(
+        "ML-DSA private key",
+        32,
+        sk.len(),
+    ))?);
     Ok(match alg {
-        Algorithm::MlDsa44 => (Sk::L44(l44::sk_from_expanded(sk)?), Pk::L44(l44::pk_from_bytes(&pk)?)),
-        Algorithm::MlDsa65 => (Sk::L65(l65::sk_from_expanded(sk)?), Pk::L65(l65::pk_from_bytes(&pk)?)),
-        Algorithm::MlDsa87 => (Sk::L87(l87::sk_from_expanded(sk)?), Pk::L87(l87::pk_from_bytes(&pk)?)),
+        Algorithm::MlDsa44 => (
+            Sk::L44(l44::sk_from_expanded(sk)?),
+            Pk::L44(l44::pk_from_bytes(&pk)?),
+        ),
+        Algorithm::MlDsa65 => (
+            Sk::L65(l65::sk_from_expanded(sk)?),
+            Pk::L65(l65::pk_from_bytes(&pk)?),
+        ),
+        Algorithm::MlDsa87 => (
+            Sk::L87(l87::sk_from_expanded(sk)?),
+            Pk::L87(l87::pk_from_bytes(&pk)?),
+        ),
         other => return Err(Error::unsupported(other, "ML-DSA")),
     })
 }

@@ -12,7 +12,7 @@ macro_rules! level {
     ($m:ident, $lib:ident, $dk:literal, $ek:literal, $ct:literal) => {
         pub(crate) mod $m {
             use super::*;
-            use libcrux_ml_kem::{$lib as lib, MlKemCiphertext, MlKemPrivateKey, MlKemPublicKey};
+            use libcrux_ml_kem::{MlKemCiphertext, MlKemPrivateKey, MlKemPublicKey, $lib as lib};
 
             pub(crate) const DK_LEN: usize = $dk;
             pub(crate) const EK_LEN: usize = $ek;
@@ -37,13 +37,21 @@ macro_rules! level {
 
             pub(crate) fn dk_from_expanded(bytes: &[u8]) -> Result<(Box<Dk>, Box<Ek>)> {
                 if bytes.len() != DK_LEN {
-                    return Err(Error::length("ML-KEM decapsulation key", DK_LEN, bytes.len()));
+                    return Err(Error::length(
+                        "ML-KEM decapsulation key",
+                        DK_LEN,
+                        bytes.len(),
+                    ));
                 }
-                let dk = Box::new(Dk(MlKemPrivateKey::try_from(bytes).map_err(|_| Error::Crypto)?));
+                let dk = Box::new(Dk(
+                    MlKemPrivateKey::try_from(bytes).map_err(|_| Error::Crypto)?
+                ));
                 // FIPS 203 7.3: the hash check H(ek) == h inside the expanded key.
                 let ct = MlKemCiphertext::<CT_LEN>::default();
                 if !lib::validate_private_key(&dk.0, &ct) {
-                    return Err(Error::InconsistentKey("ML-KEM decapsulation key hash check failed"));
+                    return Err(Error::InconsistentKey(
+                        "ML-KEM decapsulation key hash check failed",
+                    ));
                 }
                 let pke_len = DK_LEN - EK_LEN - 64;
                 let ek = ek_from_bytes(&bytes[pke_len..pke_len + EK_LEN])?;
@@ -56,7 +64,11 @@ macro_rules! level {
 
             pub(crate) fn ek_from_bytes(bytes: &[u8]) -> Result<Box<Ek>> {
                 if bytes.len() != EK_LEN {
-                    return Err(Error::length("ML-KEM encapsulation key", EK_LEN, bytes.len()));
+                    return Err(Error::length(
+                        "ML-KEM encapsulation key",
+                        EK_LEN,
+                        bytes.len(),
+                    ));
                 }
                 let ek = MlKemPublicKey::try_from(bytes).map_err(|_| Error::Crypto)?;
                 // FIPS 203 7.2: the modulus check, done once when the key is parsed.
@@ -69,7 +81,10 @@ macro_rules! level {
                 Ok(Box::new(Ek(ek)))
             }
 
-            pub(crate) fn encapsulate(ek: &Ek, m: [u8; ENCAPS_RANDOMNESS_LEN]) -> (Vec<u8>, SharedSecret) {
+            pub(crate) fn encapsulate(
+                ek: &Ek,
+                m: [u8; ENCAPS_RANDOMNESS_LEN],
+            ) -> (Vec<u8>, SharedSecret) {
                 let (ct, ss) = lib::encapsulate(&ek.0, m);
                 (ct.as_slice().to_vec(), SharedSecret::from_slice(&ss))
             }

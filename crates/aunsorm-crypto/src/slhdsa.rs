@@ -103,7 +103,9 @@ pub(crate) fn sk_from_bytes(alg: Algorithm, bytes: &[u8]) -> Result<Box<dyn Sign
     let key = keygen(alg, &bytes[..3 * n])?;
     let again = key.to_bytes();
     if !bool::from(subtle::ConstantTimeEq::ct_eq(&again[..], bytes)) {
-        return Err(Error::InconsistentKey("SLH-DSA public root does not match the seeds"));
+        return Err(Error::InconsistentKey(
+            "SLH-DSA public root does not match the seeds",
+        ));
     }
     Ok(key)
 }

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    missing_docs
+)] // tests may unwrap
 //! NIST ACVP vectors (ML-KEM keyGen/encapDecap, ML-DSA keyGen/sigGen/sigVer, SLH-DSA
 //! keyGen/sigVer and a sigGen subset) and the X-Wing vectors, every case counted.
 
@@ -7,7 +13,10 @@ use common::*;
 use serde_json::Value;
 
 fn cases(suite: &str) -> Vec<Value> {
-    load(&format!("acvp/{suite}.json.gz"))["cases"].as_array().unwrap().clone()
+    load(&format!("acvp/{suite}.json.gz"))["cases"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn alg(c: &Value) -> Algorithm {
@@ -15,7 +24,9 @@ fn alg(c: &Value) -> Algorithm {
 }
 
 fn passed(c: &Value) -> bool {
-    c["testPassed"].as_bool().unwrap_or_else(|| s(c, "testPassed") == "True")
+    c["testPassed"]
+        .as_bool()
+        .unwrap_or_else(|| s(c, "testPassed") == "True")
 }
 
 #[test]
@@ -25,7 +36,12 @@ fn ml_kem_keygen() {
     for c in &cs {
         let k = PrivateKey::from_seed(alg(c), &[hs(c, "d"), hs(c, "z")].concat()).unwrap();
         assert_eq!(k.public_key().to_raw(), hs(c, "ek"), "tcId {}", c["tcId"]);
-        assert_eq!(k.expanded().unwrap().expose(), &hs(c, "dk")[..], "tcId {}", c["tcId"]);
+        assert_eq!(
+            k.expanded().unwrap().expose(),
+            &hs(c, "dk")[..],
+            "tcId {}",
+            c["tcId"]
+        );
         t.valid();
     }
     t.finish();
@@ -41,12 +57,22 @@ fn ml_kem_encap_decap() {
             "encapsulation" => {
                 let pk = PublicKey::from_raw(a, &hs(c, "ek")).unwrap();
                 let (ct, ss) = pk.encapsulate_derand(&hs(c, "m")).unwrap();
-                assert_eq!((ct, ss.expose().to_vec()), (hs(c, "c"), hs(c, "k")), "tcId {}", c["tcId"]);
+                assert_eq!(
+                    (ct, ss.expose().to_vec()),
+                    (hs(c, "c"), hs(c, "k")),
+                    "tcId {}",
+                    c["tcId"]
+                );
                 t.valid();
             }
             "decapsulation" => {
                 let k = PrivateKey::from_expanded(a, &hs(c, "dk"), None).unwrap();
-                assert_eq!(k.decapsulate(&hs(c, "c")).unwrap().expose(), &hs(c, "k")[..], "tcId {}", c["tcId"]);
+                assert_eq!(
+                    k.decapsulate(&hs(c, "c")).unwrap().expose(),
+                    &hs(c, "k")[..],
+                    "tcId {}",
+                    c["tcId"]
+                );
                 t.valid();
             }
             "encapsulationKeyCheck" => {
@@ -72,7 +98,12 @@ fn ml_dsa_keygen() {
     for c in &cs {
         let k = PrivateKey::from_seed(alg(c), &hs(c, "seed")).unwrap();
         assert_eq!(k.public_key().to_raw(), hs(c, "pk"), "tcId {}", c["tcId"]);
-        assert_eq!(k.expanded().unwrap().expose(), &hs(c, "sk")[..], "tcId {}", c["tcId"]);
+        assert_eq!(
+            k.expanded().unwrap().expose(),
+            &hs(c, "sk")[..],
+            "tcId {}",
+            c["tcId"]
+        );
         t.valid();
     }
     t.finish();
@@ -104,9 +135,15 @@ fn ml_dsa_sig_gen() {
         // key is checked by verifying with the public key of its seedless twin below.
         let a = alg(c);
         let sk = hs(c, "sk");
-        let rnd = if c["deterministic"].as_bool().unwrap() { vec![0u8; 32] } else { hs(c, "rnd") };
-        let key = aunsorm_crypto::PrivateKey::from_expanded_unchecked_for_kat(a, &sk).unwrap();
-        let sig = key.sign_with_randomness(&hs(c, "message"), &hs(c, "context"), &rnd).unwrap();
+        let rnd = if c["deterministic"].as_bool().unwrap() {
+            vec![0u8; 32]
+        } else {
+            hs(c, "rnd")
+        };
+        let key = PrivateKey::from_expanded_unchecked_for_kat(a, &sk).unwrap();
+        let sig = key
+            .sign_with_randomness(&hs(c, "message"), &hs(c, "context"), &rnd)
+            .unwrap();
         assert_eq!(sig, hs(c, "signature"), "tcId {}", c["tcId"]);
         t.valid();
     }
@@ -124,7 +161,13 @@ fn ml_dsa_sig_ver() {
         }
         let pk = PublicKey::from_raw(alg(c), &hs(c, "pk")).unwrap();
         let ctx = hs(c, "context");
-        let ok = pk.verify(&hs(c, "message"), &hs(c, "signature"), &SignOptions::new().context(&ctx)).is_ok();
+        let ok = pk
+            .verify(
+                &hs(c, "message"),
+                &hs(c, "signature"),
+                &SignOptions::new().context(&ctx),
+            )
+            .is_ok();
         assert_eq!(ok, passed(c), "tcId {}", c["tcId"]);
         if ok { t.valid() } else { t.invalid() }
     }
@@ -139,7 +182,12 @@ fn slh_dsa_keygen() {
         let seed = [hs(c, "skSeed"), hs(c, "skPrf"), hs(c, "pkSeed")].concat();
         let k = PrivateKey::from_seed(alg(c), &seed).unwrap();
         assert_eq!(k.public_key().to_raw(), hs(c, "pk"), "tcId {}", c["tcId"]);
-        assert_eq!(k.expanded().unwrap().expose(), &hs(c, "sk")[..], "tcId {}", c["tcId"]);
+        assert_eq!(
+            k.expanded().unwrap().expose(),
+            &hs(c, "sk")[..],
+            "tcId {}",
+            c["tcId"]
+        );
         t.valid();
     }
     t.finish();
@@ -152,7 +200,13 @@ fn slh_dsa_sig_ver() {
     for c in &cs {
         let pk = PublicKey::from_raw(alg(c), &hs(c, "pk")).unwrap();
         let ctx = hs(c, "context");
-        let ok = pk.verify(&hs(c, "message"), &hs(c, "signature"), &SignOptions::new().context(&ctx)).is_ok();
+        let ok = pk
+            .verify(
+                &hs(c, "message"),
+                &hs(c, "signature"),
+                &SignOptions::new().context(&ctx),
+            )
+            .is_ok();
         assert_eq!(ok, passed(c), "tcId {}", c["tcId"]);
         if ok { t.valid() } else { t.invalid() }
     }
@@ -169,9 +223,11 @@ fn slh_dsa_sig_gen_subset() {
         let key = PrivateKey::from_expanded(a, &hs(c, "sk"), None).unwrap();
         let (msg, ctx) = (hs(c, "message"), hs(c, "context"));
         let sig = if c["deterministic"].as_bool().unwrap() {
-            key.sign(&msg, &SignOptions::new().context(&ctx).deterministic(true)).unwrap()
+            key.sign(&msg, &SignOptions::new().context(&ctx).deterministic(true))
+                .unwrap()
         } else {
-            key.sign_with_randomness(&msg, &ctx, &hs(c, "additionalRandomness")).unwrap()
+            key.sign_with_randomness(&msg, &ctx, &hs(c, "additionalRandomness"))
+                .unwrap()
         };
         assert_eq!(sig, hs(c, "signature"), "tcId {}", c["tcId"]);
         t.valid();
@@ -187,7 +243,10 @@ fn x_wing_draft06_vectors() {
     for c in cs {
         let k = PrivateKey::from_seed(Algorithm::XWingDraft06, &hs(c, "seed")).unwrap();
         assert_eq!(k.public_key().to_raw(), hs(c, "encapsulation_key"));
-        let (ct, ss) = k.public_key().encapsulate_derand(&hs(c, "randomness")).unwrap();
+        let (ct, ss) = k
+            .public_key()
+            .encapsulate_derand(&hs(c, "randomness"))
+            .unwrap();
         assert_eq!(ct, hs(c, "ciphertext"));
         assert_eq!(ss.expose(), &hs(c, "shared_secret")[..]);
         assert_eq!(k.decapsulate(&ct).unwrap(), ss);
@@ -222,8 +281,12 @@ fn rfc8032_ed25519() {
     for (sk, pk, msg, sig) in v {
         let k = PrivateKey::from_seed(Algorithm::Ed25519, &hex::decode(sk).unwrap()).unwrap();
         assert_eq!(hex::encode(k.public_key().to_raw()), pk);
-        let s = k.sign(&hex::decode(msg).unwrap(), &SignOptions::new()).unwrap();
+        let s = k
+            .sign(&hex::decode(msg).unwrap(), &SignOptions::new())
+            .unwrap();
         assert_eq!(hex::encode(&s), sig);
-        k.public_key().verify(&hex::decode(msg).unwrap(), &s, &SignOptions::new()).unwrap();
+        k.public_key()
+            .verify(&hex::decode(msg).unwrap(), &s, &SignOptions::new())
+            .unwrap();
     }
 }

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    missing_docs
+)] // tests may unwrap
 //! Every case of the Wycheproof files in tests/vectors/wycheproof (see the README there),
 //! counted: valid cases must pass, invalid ones must be rejected.
 
@@ -13,9 +19,16 @@ fn aead(file: &str, alg: Algorithm) -> Tally {
     let cases = wp(file);
     let mut t = Tally::new(file, cases.len());
     for (g, c) in &cases {
-        let (key, iv, aad, msg, ct, tag) =
-            (hs(c, "key"), hs(c, "iv"), hs(c, "aad"), hs(c, "msg"), hs(c, "ct"), hs(c, "tag"));
-        let supported = g["keySize"] == 256 && g["tagSize"] == 128 && iv.len() == aead_nonce_len(alg);
+        let (key, iv, aad, msg, ct, tag) = (
+            hs(c, "key"),
+            hs(c, "iv"),
+            hs(c, "aad"),
+            hs(c, "msg"),
+            hs(c, "ct"),
+            hs(c, "tag"),
+        );
+        let supported =
+            g["keySize"] == 256 && g["tagSize"] == 128 && iv.len() == aead_nonce_len(alg);
         if !supported {
             // Aunsorm offers only 256-bit keys, the algorithm's standard nonce and
             // 128-bit tags: anything else must be refused with a typed error.
@@ -28,7 +41,11 @@ fn aead(file: &str, alg: Algorithm) -> Tally {
                 })
                 .map(|pt| pt != msg || tag.len() != 16)
                 .unwrap_or(true);
-            assert!(refused || tag.len() != 16, "{file} tcId {}: unsupported parameters accepted", c["tcId"]);
+            assert!(
+                refused || tag.len() != 16,
+                "{file} tcId {}: unsupported parameters accepted",
+                c["tcId"]
+            );
             assert!(open_refused, "{file} tcId {}", c["tcId"]);
             t.unsupported("key, nonce or tag size Aunsorm does not offer");
             continue;
@@ -36,7 +53,9 @@ fn aead(file: &str, alg: Algorithm) -> Tally {
         let k = AeadKey::new(alg, &key).unwrap();
         let opened = k.open(&iv, &aad, &[ct.clone(), tag.clone()].concat());
         let ok = match &opened {
-            Ok(pt) => pt.expose() == &msg[..] && k.seal(&iv, &aad, &msg).unwrap() == [ct, tag].concat(),
+            Ok(pt) => {
+                pt.expose() == &msg[..] && k.seal(&iv, &aad, &msg).unwrap() == [ct, tag].concat()
+            }
             Err(e) => {
                 assert_eq!(*e, Error::DecryptionFailed);
                 false
@@ -91,7 +110,11 @@ fn ed25519() {
 
 #[test]
 fn ecdsa_p256_der() {
-    verify_file("ecdsa_secp256r1_sha256_test", SignOptions::new(), &[Algorithm::EcdsaP256]);
+    verify_file(
+        "ecdsa_secp256r1_sha256_test",
+        SignOptions::new(),
+        &[Algorithm::EcdsaP256],
+    );
 }
 
 #[test]
@@ -105,12 +128,20 @@ fn ecdsa_p256_p1363() {
 
 #[test]
 fn ecdsa_p384_der() {
-    verify_file("ecdsa_secp384r1_sha384_test", SignOptions::new(), &[Algorithm::EcdsaP384]);
+    verify_file(
+        "ecdsa_secp384r1_sha384_test",
+        SignOptions::new(),
+        &[Algorithm::EcdsaP384],
+    );
 }
 
 #[test]
 fn rsa_pss_2048() {
-    verify_file("rsa_pss_2048_sha256_mgf1_32_test", SignOptions::new(), &[Algorithm::Rsa2048]);
+    verify_file(
+        "rsa_pss_2048_sha256_mgf1_32_test",
+        SignOptions::new(),
+        &[Algorithm::Rsa2048],
+    );
 }
 
 #[test]
@@ -190,8 +221,11 @@ fn hmac_sha256() {
     t.finish();
 }
 
-const ML_KEM: [(&str, Algorithm); 3] =
-    [("512", Algorithm::MlKem512), ("768", Algorithm::MlKem768), ("1024", Algorithm::MlKem1024)];
+const ML_KEM: [(&str, Algorithm); 3] = [
+    ("512", Algorithm::MlKem512),
+    ("768", Algorithm::MlKem768),
+    ("1024", Algorithm::MlKem1024),
+];
 
 #[test]
 fn ml_kem_decaps_from_seed() {
@@ -222,7 +256,8 @@ fn ml_kem_keygen_from_seed() {
         for (_, c) in &cases {
             let ok = match PrivateKey::from_seed(alg, &hs(c, "seed")) {
                 Ok(k) => {
-                    k.public_key().to_raw() == hs(c, "ek") && k.expanded().unwrap().expose() == &hs(c, "dk")[..]
+                    k.public_key().to_raw() == hs(c, "ek")
+                        && k.expanded().unwrap().expose() == &hs(c, "dk")[..]
                 }
                 Err(_) => false,
             };
@@ -245,7 +280,10 @@ fn ml_kem_encaps() {
                     ct == hs(c, "c") && ss.expose() == &hs(c, "K")[..]
                 }
                 Err(e) => {
-                    assert!(matches!(e, Error::InvalidInput { .. } | Error::InvalidLength { .. }));
+                    assert!(matches!(
+                        e,
+                        Error::InvalidInput { .. } | Error::InvalidLength { .. }
+                    ));
                     false
                 }
             };
@@ -263,7 +301,9 @@ fn ml_kem_semi_expanded_decaps() {
         let mut t = Tally::new(&file, cases.len());
         for (_, c) in &cases {
             let ok = match PrivateKey::from_expanded(alg, &hs(c, "dk"), None) {
-                Ok(k) => matches!(k.decapsulate(&hs(c, "c")), Ok(ss) if ss.expose() == &hs(c, "K")[..]),
+                Ok(k) => {
+                    matches!(k.decapsulate(&hs(c, "c")), Ok(ss) if ss.expose() == &hs(c, "K")[..])
+                }
                 Err(_) => false,
             };
             wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
@@ -272,8 +312,11 @@ fn ml_kem_semi_expanded_decaps() {
     }
 }
 
-const ML_DSA: [(&str, Algorithm); 3] =
-    [("44", Algorithm::MlDsa44), ("65", Algorithm::MlDsa65), ("87", Algorithm::MlDsa87)];
+const ML_DSA: [(&str, Algorithm); 3] = [
+    ("44", Algorithm::MlDsa44),
+    ("65", Algorithm::MlDsa65),
+    ("87", Algorithm::MlDsa87),
+];
 
 #[test]
 fn ml_dsa_verify() {
@@ -286,8 +329,17 @@ fn ml_dsa_verify() {
                 Ok(pk) => {
                     assert_eq!(pk.algorithm(), alg);
                     assert_eq!(pk.to_raw(), hs(g, "publicKey"));
-                    let ctx = if c["ctx"].is_null() { vec![] } else { hs(c, "ctx") };
-                    pk.verify(&hs(c, "msg"), &hs(c, "sig"), &SignOptions::new().context(&ctx)).is_ok()
+                    let ctx = if c["ctx"].is_null() {
+                        vec![]
+                    } else {
+                        hs(c, "ctx")
+                    };
+                    pk.verify(
+                        &hs(c, "msg"),
+                        &hs(c, "sig"),
+                        &SignOptions::new().context(&ctx),
+                    )
+                    .is_ok()
                 }
                 Err(_) => false,
             };
@@ -306,7 +358,11 @@ fn ml_dsa_sign_case(t: &mut Tally, key: &Result<PrivateKey>, c: &serde_json::Val
     }
     let ok = match key {
         Ok(k) => {
-            let ctx = if c["ctx"].is_null() { vec![] } else { hs(c, "ctx") };
+            let ctx = if c["ctx"].is_null() {
+                vec![]
+            } else {
+                hs(c, "ctx")
+            };
             let msg = hs(c, "msg");
             let sig = if c["rnd"].is_null() {
                 k.sign(&msg, &SignOptions::new().context(&ctx).deterministic(true))
@@ -316,7 +372,10 @@ fn ml_dsa_sign_case(t: &mut Tally, key: &Result<PrivateKey>, c: &serde_json::Val
             match sig {
                 Ok(sig) => {
                     let same = sig == hs(c, "sig");
-                    let verifies = k.public_key().verify(&msg, &sig, &SignOptions::new().context(&ctx)).is_ok();
+                    let verifies = k
+                        .public_key()
+                        .verify(&msg, &sig, &SignOptions::new().context(&ctx))
+                        .is_ok();
                     same && verifies
                 }
                 Err(_) => false,
@@ -334,15 +393,27 @@ fn ml_dsa_sign_from_seed() {
         let cases = wp(&file);
         let mut t = Tally::new(&file, cases.len());
         for (g, c) in &cases {
-            let hex_of = |k: &str| g[k].as_str().and_then(|v| hex::decode(v).ok()).filter(|v| !v.is_empty());
+            let hex_of = |k: &str| {
+                g[k].as_str()
+                    .and_then(|v| hex::decode(v).ok())
+                    .filter(|v| !v.is_empty())
+            };
             let key = match hex_of("privateKeyPkcs8") {
                 Some(der) => PrivateKey::from_pkcs8_der(&der),
                 None => PrivateKey::from_seed(alg, &hex_of("privateSeed").unwrap_or_default()),
             };
             if let Ok(k) = &key {
-                assert_eq!(Some(k.public_key().to_raw()), hex_of("publicKey"), "{file} tcId {}", c["tcId"]);
+                assert_eq!(
+                    Some(k.public_key().to_raw()),
+                    hex_of("publicKey"),
+                    "{file} tcId {}",
+                    c["tcId"]
+                );
                 if let Some(seed) = hex_of("privateSeed") {
-                    assert_eq!(PrivateKey::from_seed(alg, &seed).unwrap().public_key(), k.public_key());
+                    assert_eq!(
+                        PrivateKey::from_seed(alg, &seed).unwrap().public_key(),
+                        k.public_key()
+                    );
                 }
             }
             ml_dsa_sign_case(&mut t, &key, c);
@@ -358,7 +429,11 @@ fn ml_dsa_sign_from_expanded_key() {
         let cases = wp(&file);
         let mut t = Tally::new(&file, cases.len());
         for (g, c) in &cases {
-            let hex_of = |k: &str| g[k].as_str().and_then(|v| hex::decode(v).ok()).filter(|v| !v.is_empty());
+            let hex_of = |k: &str| {
+                g[k].as_str()
+                    .and_then(|v| hex::decode(v).ok())
+                    .filter(|v| !v.is_empty())
+            };
             let key = PrivateKey::from_expanded(
                 alg,
                 &hex_of("privateKey").unwrap_or_default(),

@@ -15,7 +15,9 @@ pub fn load(rel: &str) -> Value {
     let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let text = if rel.ends_with(".gz") {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_string(&mut s).unwrap();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_string(&mut s)
+            .unwrap();
         s
     } else {
         String::from_utf8(raw).unwrap()
@@ -24,7 +26,11 @@ pub fn load(rel: &str) -> Value {
 }
 
 pub fn h(v: &Value) -> Vec<u8> {
-    hex::decode(v.as_str().unwrap_or_else(|| panic!("not a hex string: {v}"))).unwrap()
+    hex::decode(
+        v.as_str()
+            .unwrap_or_else(|| panic!("not a hex string: {v}")),
+    )
+    .unwrap()
 }
 
 pub fn hs(v: &Value, k: &str) -> Vec<u8> {
@@ -52,7 +58,11 @@ pub struct Tally {
 
 impl Tally {
     pub fn new(name: &str, total: usize) -> Self {
-        Tally { name: name.into(), total, ..Default::default() }
+        Tally {
+            name: name.into(),
+            total,
+            ..Default::default()
+        }
     }
     pub fn valid(&mut self) {
         self.valid_passed += 1;
@@ -68,10 +78,16 @@ impl Tally {
         *self.unsupported_reasons.entry(why.into()).or_default() += 1;
     }
     pub fn finish(self) -> Self {
-        let counted = self.valid_passed + self.invalid_rejected + self.acceptable + self.unsupported;
+        let counted =
+            self.valid_passed + self.invalid_rejected + self.acceptable + self.unsupported;
         println!(
             "{}: {} cases: {} valid passed, {} invalid rejected, {} acceptable, {} unsupported {:?}",
-            self.name, self.total, self.valid_passed, self.invalid_rejected, self.acceptable, self.unsupported,
+            self.name,
+            self.total,
+            self.valid_passed,
+            self.invalid_rejected,
+            self.acceptable,
+            self.unsupported,
             self.unsupported_reasons
         );
         assert_eq!(counted, self.total, "{}: cases went uncounted", self.name);
@@ -87,7 +103,10 @@ pub fn wycheproof_outcome(t: &mut Tally, result: &str, ok: bool, id: &Value) {
         ("valid", true) => t.valid(),
         ("invalid", false) => t.invalid(),
         ("acceptable", _) => t.acceptable(),
-        (r, ok) => panic!("{}: tcId {id}: expected {r}, implementation said ok={ok}", t.name),
+        (r, ok) => panic!(
+            "{}: tcId {id}: expected {r}, implementation said ok={ok}",
+            t.name
+        ),
     }
 }
 
