@@ -180,8 +180,8 @@ pub(crate) fn load_private(p: &Option<PathBuf>) -> Result<PrivateKey, Failure> {
     Ok(PrivateKey::from_pkcs8(&bytes)?)
 }
 
-pub(crate) fn load_public(p: &PathBuf) -> Result<PublicKey, Failure> {
-    let bytes = read_all(&Some(p.clone()), "public key")?;
+pub(crate) fn load_public(p: &std::path::Path) -> Result<PublicKey, Failure> {
+    let bytes = read_all(&Some(p.to_path_buf()), "public key")?;
     Ok(PublicKey::from_spki(&bytes)?)
 }
 
