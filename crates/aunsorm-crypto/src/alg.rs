@@ -239,6 +239,8 @@ impl Algorithm {
                 | Algorithm::MlDsa65
                 | Algorithm::MlDsa87
                 | Algorithm::MlDsa65Ed25519Draft13
+                | Algorithm::FnDsa512
+                | Algorithm::FnDsa1024
         ) || self.is_slh_dsa()
     }
 

@@ -107,6 +107,8 @@ enum Priv {
     SlhDsa(Box<dyn slhdsa::Signer>),
     XWing(Box<xwing::DecapsulationKey>),
     Composite(Box<composite::SigningKey>),
+    #[cfg(feature = "experimental-fn-dsa")]
+    FnDsa(Box<crate::fndsa::Sk>),
 }
 
 /// A public key of any asymmetric algorithm, parsed and validated once.
@@ -127,6 +129,8 @@ enum Pub {
     SlhDsa(Box<dyn slhdsa::Verifier>),
     XWing(Box<xwing::EncapsulationKey>),
     Composite(Box<composite::VerifyingKey>),
+    #[cfg(feature = "experimental-fn-dsa")]
+    FnDsa(Vec<u8>),
 }
 
 impl core::fmt::Debug for PrivateKey {
@@ -239,6 +243,10 @@ impl PrivateKey {
             Algorithm::MlDsa65Ed25519Draft13 => {
                 Priv::Composite(Box::new(composite::from_seed(&arr(seed)?)?))
             }
+            #[cfg(feature = "experimental-fn-dsa")]
+            Algorithm::FnDsa512 | Algorithm::FnDsa1024 => {
+                Priv::FnDsa(Box::new(crate::fndsa::keygen(alg, &arr(seed)?)?))
+            }
             other => return Err(Error::AlgorithmUnavailable(other)),
         };
         Ok(PrivateKey { alg, inner })
@@ -312,6 +320,8 @@ impl PrivateKey {
             }
             Priv::XWing(k) => Some(SecretBytes::from_slice(&k.seed[..])),
             Priv::Composite(k) => Some(SecretBytes::from_slice(&k.seed[..])),
+            #[cfg(feature = "experimental-fn-dsa")]
+            Priv::FnDsa(k) => Some(SecretBytes::from_slice(&k.seed[..])),
             Priv::Ecdsa(kp) => {
                 use aws_lc_rs::encoding::{AsBigEndian, EcPrivateKeyBin};
                 let b: EcPrivateKeyBin<'_> = kp.private_key().as_be_bytes().ok()?;
@@ -444,6 +454,8 @@ impl PrivateKey {
                 }
             }
             Priv::Composite(k) => k.sign(msg, opts.context, rnd()?),
+            #[cfg(feature = "experimental-fn-dsa")]
+            Priv::FnDsa(k) => k.sign(self.alg, msg, opts.context),
             Priv::X25519 { .. } | Priv::MlKem { .. } | Priv::XWing(_) => {
                 Err(Error::unsupported(self.alg, "signing"))
             }
@@ -532,6 +544,13 @@ impl PrivateKey {
             Priv::SlhDsa(k) => k.to_bytes(),
             Priv::XWing(k) => Zeroizing::new(k.seed.to_vec()),
             Priv::Composite(k) => Zeroizing::new(k.seed.to_vec()),
+            #[cfg(feature = "experimental-fn-dsa")]
+            Priv::FnDsa(_) => {
+                return Err(Error::unsupported(
+                    self.alg,
+                    "PKCS#8 (FN-DSA has no standard OID yet)",
+                ));
+            }
         };
         encoding::pkcs8_wrap(self.alg, &inner)
     }
@@ -733,6 +752,11 @@ impl PublicKey {
             Algorithm::MlDsa65Ed25519Draft13 => {
                 Pub::Composite(Box::new(composite::VerifyingKey::from_bytes(raw)?))
             }
+            #[cfg(feature = "experimental-fn-dsa")]
+            Algorithm::FnDsa512 | Algorithm::FnDsa1024 => {
+                crate::fndsa::check_public(alg, raw)?;
+                Pub::FnDsa(raw.to_vec())
+            }
             other => return Err(Error::AlgorithmUnavailable(other)),
         };
         Ok(PublicKey { alg, inner })
@@ -754,6 +778,8 @@ impl PublicKey {
             Pub::SlhDsa(k) => k.to_bytes(),
             Pub::XWing(k) => k.to_bytes(),
             Pub::Composite(k) => k.to_bytes(),
+            #[cfg(feature = "experimental-fn-dsa")]
+            Pub::FnDsa(k) => k.clone(),
         }
     }
 
@@ -799,6 +825,8 @@ impl PublicKey {
                 k.verify(msg, opts.context, sig)
             }
             Pub::Composite(k) => k.verify(msg, opts.context, sig),
+            #[cfg(feature = "experimental-fn-dsa")]
+            Pub::FnDsa(k) => crate::fndsa::verify(k, msg, opts.context, sig),
             Pub::X25519(_) | Pub::MlKem(_) | Pub::XWing(_) => {
                 Err(Error::unsupported(self.alg, "signature verification"))
             }
@@ -896,6 +924,12 @@ impl PublicKey {
     /// # Errors
     /// [`Error::Crypto`] if encoding fails (it does not for valid keys).
     pub fn to_spki_der(&self) -> Result<Vec<u8>> {
+        if matches!(self.alg, Algorithm::FnDsa512 | Algorithm::FnDsa1024) {
+            return Err(Error::unsupported(
+                self.alg,
+                "SubjectPublicKeyInfo (FN-DSA has no standard OID yet)",
+            ));
+        }
         encoding::spki_wrap(self.alg, &self.to_raw())
     }
 
@@ -961,6 +995,8 @@ impl Clone for PublicKey {
             Pub::SlhDsa(k) => Pub::SlhDsa(k.clone_box()),
             Pub::XWing(k) => Pub::XWing(Box::new(k.clone_box())),
             Pub::Composite(k) => Pub::Composite(Box::new(k.clone_box())),
+            #[cfg(feature = "experimental-fn-dsa")]
+            Pub::FnDsa(k) => Pub::FnDsa(k.clone()),
         };
         PublicKey {
             alg: self.alg,

@@ -15,6 +15,8 @@ mod classic;
 mod encoding;
 pub mod envelope;
 mod error;
+#[cfg(feature = "experimental-fn-dsa")]
+mod fndsa;
 mod hybrid;
 mod jwk;
 mod kdf;
