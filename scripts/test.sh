@@ -20,7 +20,9 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p aunsorm-crypto --all-targets --features experimental-fn-dsa -- -D warnings
 cargo test --workspace
+cargo test -p aunsorm-crypto --features experimental-fn-dsa --lib
 cargo build -p aunsorm-cli
 .venv/bin/python tests/interop/crosscheck.py target/debug/aunsorm
 .venv/bin/python tests/interop/seal_big.py target/debug/aunsorm "${AUNSORM_BIG_MIB:-1100}"

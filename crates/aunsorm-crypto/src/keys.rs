@@ -396,6 +396,8 @@ impl PrivateKey {
             Priv::SlhDsa(k) => Pub::SlhDsa(k.public()),
             Priv::XWing(k) => Pub::XWing(Box::new(k.pk.clone_box())),
             Priv::Composite(k) => Pub::Composite(Box::new(k.pk.clone_box())),
+            #[cfg(feature = "experimental-fn-dsa")]
+            Priv::FnDsa(k) => Pub::FnDsa(k.pk.clone()),
         };
         PublicKey {
             alg: self.alg,
