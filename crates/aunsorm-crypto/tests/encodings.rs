@@ -216,12 +216,12 @@ proptest! {
 
     #[test]
     fn decoders_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        aunsorm_crypto::fuzzing::private_key(&data);
-        aunsorm_crypto::fuzzing::public_key(&data);
-        aunsorm_crypto::fuzzing::jwk(&data);
-        aunsorm_crypto::fuzzing::raw_public_key(&data);
-        aunsorm_crypto::fuzzing::sealed_file(&data);
-        aunsorm_crypto::fuzzing::ciphertext(&data);
+        fuzzing::private_key(&data);
+        fuzzing::public_key(&data);
+        fuzzing::jwk(&data);
+        fuzzing::raw_public_key(&data);
+        fuzzing::sealed_file(&data);
+        fuzzing::ciphertext(&data);
     }
 
     #[test]
