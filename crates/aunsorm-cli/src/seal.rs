@@ -129,26 +129,9 @@ pub(crate) fn seal(a: SealArgs) -> Result<(), Failure> {
     let mut sink = Sink::new(&a.out, false)?;
     sink.write(&header)?;
     let cs = sealer.chunk_size();
-    let pb = progress(len);
-    let (mut cur, mut next) = (Vec::with_capacity(cs + 16), Vec::with_capacity(cs + 16));
-    read_up_to(&mut input, &mut cur, cs)?;
-    loop {
-        read_up_to(&mut input, &mut next, cs)?;
-        let last = next.is_empty();
-        let n = cur.len() as u64;
-        sealer.seal_chunk(&mut cur, last)?;
-        sink.write(&cur)?;
-        if let Some(p) = &pb {
-            p.inc(n);
-        }
-        if last {
-            break;
-        }
-        std::mem::swap(&mut cur, &mut next);
-    }
-    if let Some(p) = pb {
-        p.finish_and_clear();
-    }
+    pump(&mut input, &mut sink, cs, len, |buf, last| {
+        Ok(sealer.seal_chunk(buf, last)?)
+    })?;
     sink.finish()
 }
 
@@ -167,20 +150,37 @@ pub(crate) fn open(a: OpenArgs) -> Result<(), Failure> {
     let mut opener = envelope::open_start(&key, &header)?;
     let scs = opener.sealed_chunk_size();
     let mut sink = Sink::new(&a.out, false)?;
+    pump(&mut input, &mut sink, scs, len, |buf, last| {
+        opener.open_chunk(buf, last).map_err(|_| Failure::Error {
+            code: "decryption_failed",
+            message: "the sealed file is corrupt, truncated or was modified; no output written"
+                .into(),
+        })
+    })?;
+    sink.finish()
+}
+
+/// Moves the input through `step` in chunks of `chunk` bytes, telling `step` which
+/// chunk is the last: a chunk is last when nothing follows it, so one chunk is read
+/// ahead. Two buffers, whatever the input's size.
+fn pump(
+    input: &mut dyn Read,
+    sink: &mut Sink,
+    chunk: usize,
+    len: Option<u64>,
+    mut step: impl FnMut(&mut Vec<u8>, bool) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let pb = progress(len);
-    let (mut cur, mut next) = (Vec::with_capacity(scs), Vec::with_capacity(scs));
-    read_up_to(&mut input, &mut cur, scs)?;
+    let (mut cur, mut next) = (
+        Vec::with_capacity(chunk + 16),
+        Vec::with_capacity(chunk + 16),
+    );
+    read_up_to(input, &mut cur, chunk)?;
     loop {
-        read_up_to(&mut input, &mut next, scs)?;
+        read_up_to(input, &mut next, chunk)?;
         let last = next.is_empty();
         let n = cur.len() as u64;
-        opener
-            .open_chunk(&mut cur, last)
-            .map_err(|_| Failure::Error {
-                code: "decryption_failed",
-                message: "the sealed file is corrupt, truncated or was modified; no output written"
-                    .into(),
-            })?;
+        step(&mut cur, last)?;
         sink.write(&cur)?;
         if let Some(p) = &pb {
             p.inc(n);
@@ -193,5 +193,5 @@ pub(crate) fn open(a: OpenArgs) -> Result<(), Failure> {
     if let Some(p) = pb {
         p.finish_and_clear();
     }
-    sink.finish()
+    Ok(())
 }
