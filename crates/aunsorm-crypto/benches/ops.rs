@@ -239,7 +239,7 @@ fn slow(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500)).sample_size(30);
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(40);
     targets = ml_kem_768, ml_dsa_65, classical, aead
 }
 criterion_group!(slow_benches, slow);

@@ -153,60 +153,53 @@ fn rsa_pkcs1_2048() {
     );
 }
 
-#[test]
-fn rsa_oaep_2048() {
-    let file = "rsa_oaep_2048_sha256_mgf1sha256_test";
+/// Runs `ok` on every case of a file and checks each outcome against its `result`.
+fn each_case(file: &str, mut ok: impl FnMut(&serde_json::Value, &serde_json::Value) -> bool) {
     let cases = wp(file);
     let mut t = Tally::new(file, cases.len());
     for (g, c) in &cases {
+        let passed = ok(g, c);
+        wycheproof_outcome(&mut t, s(c, "result"), passed, &c["tcId"]);
+    }
+    t.finish();
+}
+
+#[test]
+fn rsa_oaep_2048() {
+    each_case("rsa_oaep_2048_sha256_mgf1sha256_test", |g, c| {
         let key = PrivateKey::from_pkcs8_der(&hs(g, "privateKeyPkcs8")).unwrap();
         assert_eq!(key.algorithm(), Algorithm::Rsa2048);
         let r = key.rsa_oaep_decrypt(&hs(c, "ct"), &hs(c, "label"));
-        let ok = matches!(&r, Ok(pt) if pt.expose() == &hs(c, "msg")[..]);
         if let Err(e) = &r {
             assert_eq!(*e, Error::DecryptionFailed);
         }
-        wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-    }
-    t.finish();
+        matches!(&r, Ok(pt) if pt.expose() == &hs(c, "msg")[..])
+    });
 }
 
 #[test]
 fn x25519() {
-    let file = "x25519_test";
-    let cases = wp(file);
-    let mut t = Tally::new(file, cases.len());
-    for (_, c) in &cases {
+    each_case("x25519_test", |_, c| {
         let sk = PrivateKey::from_seed(Algorithm::X25519, &hs(c, "private")).unwrap();
-        let ok = match PublicKey::from_raw(Algorithm::X25519, &hs(c, "public")) {
+        match PublicKey::from_raw(Algorithm::X25519, &hs(c, "public")) {
             Ok(pk) => matches!(sk.agree(&pk), Ok(ss) if ss.expose() == &hs(c, "shared")[..]),
             Err(_) => false,
-        };
-        wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-    }
-    t.finish();
+        }
+    });
 }
 
 #[test]
 fn hkdf_sha256() {
-    let file = "hkdf_sha256_test";
-    let cases = wp(file);
-    let mut t = Tally::new(file, cases.len());
-    for (_, c) in &cases {
+    each_case("hkdf_sha256_test", |_, c| {
         let size = usize::try_from(c["size"].as_u64().unwrap()).unwrap();
         let r = aunsorm_crypto::hkdf_sha256(&hs(c, "ikm"), &hs(c, "salt"), &hs(c, "info"), size);
-        let ok = matches!(&r, Ok(okm) if okm.expose() == &hs(c, "okm")[..]);
-        wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-    }
-    t.finish();
+        matches!(&r, Ok(okm) if okm.expose() == &hs(c, "okm")[..])
+    });
 }
 
 #[test]
 fn hmac_sha256() {
-    let file = "hmac_sha256_test";
-    let cases = wp(file);
-    let mut t = Tally::new(file, cases.len());
-    for (g, c) in &cases {
+    each_case("hmac_sha256_test", |g, c| {
         let tag_len = usize::try_from(g["tagSize"].as_u64().unwrap() / 8).unwrap();
         let k = HmacKey::new(&hs(c, "key"));
         let want = hs(c, "tag");
@@ -216,9 +209,8 @@ fn hmac_sha256() {
         if tag_len == HMAC_SHA256_LEN {
             assert_eq!(k.verify(&hs(c, "msg"), &want).is_ok(), ok);
         }
-        wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-    }
-    t.finish();
+        ok
+    });
 }
 
 const ML_KEM: [(&str, Algorithm); 3] = [
@@ -230,51 +222,38 @@ const ML_KEM: [(&str, Algorithm); 3] = [
 #[test]
 fn ml_kem_decaps_from_seed() {
     for (n, alg) in ML_KEM {
-        let file = format!("mlkem_{n}_test");
-        let cases = wp(&file);
-        let mut t = Tally::new(&file, cases.len());
-        for (_, c) in &cases {
-            let ok = (|| -> Result<bool> {
-                let k = PrivateKey::from_seed(alg, &hs(c, "seed"))?;
-                if k.public_key().to_raw() != hs(c, "ek") {
-                    return Ok(false);
-                }
-                Ok(k.decapsulate(&hs(c, "c"))?.expose() == &hs(c, "K")[..])
-            })();
-            wycheproof_outcome(&mut t, s(c, "result"), ok.unwrap_or(false), &c["tcId"]);
-        }
-        t.finish();
+        each_case(&format!("mlkem_{n}_test"), |_, c| {
+            let Ok(k) = PrivateKey::from_seed(alg, &hs(c, "seed")) else {
+                return false;
+            };
+            k.public_key().to_raw() == hs(c, "ek")
+                && matches!(k.decapsulate(&hs(c, "c")), Ok(ss) if ss.expose() == &hs(c, "K")[..])
+        });
     }
 }
 
 #[test]
 fn ml_kem_keygen_from_seed() {
     for (n, alg) in ML_KEM {
-        let file = format!("mlkem_{n}_keygen_seed_test");
-        let cases = wp(&file);
-        let mut t = Tally::new(&file, cases.len());
-        for (_, c) in &cases {
-            let ok = match PrivateKey::from_seed(alg, &hs(c, "seed")) {
+        each_case(
+            &format!("mlkem_{n}_keygen_seed_test"),
+            |_, c| match PrivateKey::from_seed(alg, &hs(c, "seed")) {
                 Ok(k) => {
                     k.public_key().to_raw() == hs(c, "ek")
                         && k.expanded().unwrap().expose() == &hs(c, "dk")[..]
                 }
                 Err(_) => false,
-            };
-            wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-        }
-        t.finish();
+            },
+        );
     }
 }
 
 #[test]
 fn ml_kem_encaps() {
     for (n, alg) in ML_KEM {
-        let file = format!("mlkem_{n}_encaps_test");
-        let cases = wp(&file);
-        let mut t = Tally::new(&file, cases.len());
-        for (_, c) in &cases {
-            let ok = match PublicKey::from_raw(alg, &hs(c, "ek")) {
+        each_case(
+            &format!("mlkem_{n}_encaps_test"),
+            |_, c| match PublicKey::from_raw(alg, &hs(c, "ek")) {
                 Ok(pk) => {
                     let (ct, ss) = pk.encapsulate_derand(&hs(c, "m")).unwrap();
                     ct == hs(c, "c") && ss.expose() == &hs(c, "K")[..]
@@ -286,29 +265,22 @@ fn ml_kem_encaps() {
                     ));
                     false
                 }
-            };
-            wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-        }
-        t.finish();
+            },
+        );
     }
 }
 
 #[test]
 fn ml_kem_semi_expanded_decaps() {
     for (n, alg) in ML_KEM {
-        let file = format!("mlkem_{n}_semi_expanded_decaps_test");
-        let cases = wp(&file);
-        let mut t = Tally::new(&file, cases.len());
-        for (_, c) in &cases {
-            let ok = match PrivateKey::from_expanded(alg, &hs(c, "dk"), None) {
+        each_case(&format!("mlkem_{n}_semi_expanded_decaps_test"), |_, c| {
+            match PrivateKey::from_expanded(alg, &hs(c, "dk"), None) {
                 Ok(k) => {
                     matches!(k.decapsulate(&hs(c, "c")), Ok(ss) if ss.expose() == &hs(c, "K")[..])
                 }
                 Err(_) => false,
-            };
-            wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-        }
-        t.finish();
+            }
+        });
     }
 }
 
@@ -321,11 +293,9 @@ const ML_DSA: [(&str, Algorithm); 3] = [
 #[test]
 fn ml_dsa_verify() {
     for (n, alg) in ML_DSA {
-        let file = format!("mldsa_{n}_verify_test");
-        let cases = wp(&file);
-        let mut t = Tally::new(&file, cases.len());
-        for (g, c) in &cases {
-            let ok = match PublicKey::from_spki_der(&hs(g, "publicKeyDer")) {
+        each_case(
+            &format!("mldsa_{n}_verify_test"),
+            |g, c| match PublicKey::from_spki_der(&hs(g, "publicKeyDer")) {
                 Ok(pk) => {
                     assert_eq!(pk.algorithm(), alg);
                     assert_eq!(pk.to_raw(), hs(g, "publicKey"));
@@ -342,10 +312,8 @@ fn ml_dsa_verify() {
                     .is_ok()
                 }
                 Err(_) => false,
-            };
-            wycheproof_outcome(&mut t, s(c, "result"), ok, &c["tcId"]);
-        }
-        t.finish();
+            },
+        );
     }
 }
 
