@@ -485,18 +485,41 @@ impl PrivateKey {
         }
     }
 
-    /// Raw X25519 Diffie-Hellman with a peer's public key.
+    /// Raw Diffie-Hellman with a peer's public key: X25519 (RFC 7748), or ECDH on P-256
+    /// and P-384 (SEC 1, the x-coordinate) with ECDSA keys of the same curve.
     ///
     /// # Errors
-    /// [`Error::UnsupportedOperation`] unless both keys are X25519;
-    /// [`Error::InvalidInput`] for a low-order peer point.
+    /// [`Error::UnsupportedOperation`] unless both keys are X25519, or both are on the
+    /// same NIST curve; [`Error::InvalidInput`] for a low-order X25519 peer point.
     pub fn agree(&self, peer: &PublicKey) -> Result<SharedSecret> {
         match (&self.inner, &peer.inner) {
             (Priv::X25519 { sk, .. }, Pub::X25519(p)) => {
                 let ss = classic::x25519(sk, p)?;
                 Ok(SharedSecret::from_slice(&ss[..]))
             }
-            _ => Err(Error::unsupported(self.alg, "key agreement")),
+            (Priv::Ecdsa(kp), Pub::Ecdsa(point)) if self.alg == peer.alg => {
+                use aws_lc_rs::agreement;
+                use aws_lc_rs::encoding::{AsBigEndian, EcPrivateKeyBin};
+                let curve = if self.alg == Algorithm::EcdsaP256 {
+                    &agreement::ECDH_P256
+                } else {
+                    &agreement::ECDH_P384
+                };
+                let scalar: EcPrivateKeyBin<'_> =
+                    kp.private_key().as_be_bytes().map_err(|_| Error::Crypto)?;
+                let sk = agreement::PrivateKey::from_private_key(curve, scalar.as_ref())
+                    .map_err(|_| Error::Crypto)?;
+                agreement::agree(
+                    &sk,
+                    agreement::UnparsedPublicKey::new(curve, point),
+                    Error::invalid("EC public key", "not a point on the curve"),
+                    |ss| Ok(SharedSecret::from_slice(ss)),
+                )
+            }
+            _ => Err(Error::unsupported(
+                self.alg,
+                "key agreement with this peer key",
+            )),
         }
     }
 

@@ -246,3 +246,57 @@ proptest! {
         prop_assert_eq!(opened.expose(), &pt[..]);
     }
 }
+
+#[test]
+fn key_agreement_is_symmetric_and_checks_curves() {
+    for alg in [
+        Algorithm::X25519,
+        Algorithm::EcdsaP256,
+        Algorithm::EcdsaP384,
+    ] {
+        let (a, b) = (
+            PrivateKey::generate(alg).unwrap(),
+            PrivateKey::generate(alg).unwrap(),
+        );
+        let ab = a.agree(&b.public_key()).unwrap();
+        assert_eq!(ab, b.agree(&a.public_key()).unwrap(), "{alg}");
+        assert_eq!(ab.len(), if alg == Algorithm::EcdsaP384 { 48 } else { 32 });
+    }
+    let p256 = PrivateKey::generate(Algorithm::EcdsaP256).unwrap();
+    let p384 = PrivateKey::generate(Algorithm::EcdsaP384).unwrap();
+    assert!(matches!(
+        p256.agree(&p384.public_key()),
+        Err(Error::UnsupportedOperation { .. })
+    ));
+    let ed = PrivateKey::generate(Algorithm::Ed25519).unwrap();
+    assert!(matches!(
+        ed.agree(&ed.public_key()),
+        Err(Error::UnsupportedOperation { .. })
+    ));
+}
+
+#[test]
+fn ecdh_matches_pyca_cryptography() {
+    // Shared secrets computed with pyca/cryptography 50.0.2 (`ec.derive_private_key` with
+    // scalars 0x11..11 and 0x22..22, then `exchange(ec.ECDH(), ...)`).
+    for (alg, n, want) in [
+        (
+            Algorithm::EcdsaP256,
+            32,
+            "ccfc261f58193c98ca4ad4a53bbac6f0ee29bc4d48438090446908622ca79af6",
+        ),
+        (
+            Algorithm::EcdsaP384,
+            48,
+            "2ac3da23c114b5b1f3aa200cf3c57bebd1b3b880a0e68066ab5d00dda50dcfe6cd03410292346187a84b1f12d53569c0",
+        ),
+    ] {
+        let a = PrivateKey::from_seed(alg, &vec![0x11; n]).unwrap();
+        let b = PrivateKey::from_seed(alg, &vec![0x22; n]).unwrap();
+        assert_eq!(
+            hex::encode(a.agree(&b.public_key()).unwrap().expose()),
+            want,
+            "{alg}"
+        );
+    }
+}
