@@ -35,8 +35,11 @@ dump("ML-DSA-sigGen-FIPS204", join("ML-DSA-sigGen-FIPS204"))
 dump("ML-DSA-sigVer-FIPS204", join("ML-DSA-sigVer-FIPS204"))
 dump("SLH-DSA-keyGen-FIPS205", join("SLH-DSA-keyGen-FIPS205"))
 pure = lambda c: c.get("signatureInterface") == "external" and c.get("preHash") == "pure"
-sv = [c for c in join("SLH-DSA-sigVer-FIPS205") if pure(c)]
-dump("SLH-DSA-sigVer-FIPS205", sv, "subset: every case of the external/pure groups (HashSLH-DSA and the internal interface are not exposed by Aunsorm)")
+# Cases of interfaces Aunsorm does not expose keep their identity but not their
+# (large) key, message and signature, so every case of the suite is still counted.
+meta = ("tcId", "parameterSet", "signatureInterface", "preHash", "hashAlg", "testPassed")
+sv = [c if pure(c) else {k: c[k] for k in meta if k in c} for c in join("SLH-DSA-sigVer-FIPS205")]
+dump("SLH-DSA-sigVer-FIPS205", sv, "every case; those of the pre-hash and internal interfaces (not exposed by Aunsorm) are reduced to their identifiers")
 sg, seen = [], {}
 for c in join("SLH-DSA-sigGen-FIPS205"):
     if not pure(c):
