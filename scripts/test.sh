@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test Aunsorm has, installing what they need when it is missing:
 # formatting and lints, the Rust unit, known-answer and CLI tests, the cross-checks
-# against independent implementations (pinned PyPI packages in .venv), and the
-# 1 GiB streaming seal/open test.
+# against independent implementations (pinned PyPI packages in .venv, and OpenSSL 3.5
+# from Debian 13's packages in .cache, see scripts/openssl35.sh), and the 1 GiB
+# streaming seal/open test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +25,6 @@ cargo clippy -p aunsorm-crypto --all-targets --features experimental-fn-dsa -- -
 cargo test --workspace
 cargo test -p aunsorm-crypto --features experimental-fn-dsa --lib
 cargo build -p aunsorm-cli
-.venv/bin/python tests/interop/crosscheck.py target/debug/aunsorm
+OPENSSL35="$(./scripts/openssl35.sh)"
+.venv/bin/python tests/interop/crosscheck.py target/debug/aunsorm "$OPENSSL35"
 .venv/bin/python tests/interop/seal_big.py target/debug/aunsorm "${AUNSORM_BIG_MIB:-1100}"

@@ -6,8 +6,12 @@ Keys generated from the same seeds must be byte-identical, signatures made by ea
 side must verify on the other, ciphertexts encapsulated by each side must decapsulate
 on the other, and PEM/DER files must load both ways.
 
-Usage: crosscheck.py PATH_TO_AUNSORM. Prints 'N passed, M failed' and exits non-zero
-on any failure."""
+With OpenSSL 3.5 (the second argument, fetched by scripts/openssl35.sh), the same
+checks run against the `openssl` command: PEM files both ways, ML-DSA and SLH-DSA
+signatures with a context string, ML-KEM encapsulation, both ways.
+
+Usage: crosscheck.py PATH_TO_AUNSORM [PATH_TO_OPENSSL_3_5]. Prints 'N passed, M failed'
+and exits non-zero on any failure."""
 import hashlib, hmac, os, subprocess, sys, tempfile, traceback
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem, padding, rsa, x25519
@@ -16,6 +20,7 @@ from kyber_py.ml_kem import ML_KEM_512, ML_KEM_768, ML_KEM_1024
 from dilithium_py.ml_dsa import ML_DSA_44, ML_DSA_65, ML_DSA_87
 
 AUNSORM = os.path.abspath(sys.argv[1])
+OPENSSL = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 WORK = tempfile.mkdtemp(prefix="aunsorm-crosscheck-")
 results = {"passed": 0, "failed": 0}
 
@@ -272,6 +277,69 @@ def _():
     # Either half alone is not enough.
     write("sig3", m.sign(mp, b"COMPSIG-MLDSA65-Ed25519-SHA512") + bytes(64))
     run("pkey", "verify", "--pub", "c.key.pub", "--context", "ctx", "--in", "msg", "--sig", "sig3", code=1)
+
+
+def ossl(*args, code=0):
+    r = subprocess.run([OPENSSL, *args], capture_output=True, cwd=WORK)
+    assert r.returncode == code, f"openssl {args}: exit {r.returncode}: {r.stderr.decode()}"
+    return r.stdout
+
+
+OPENSSL_ALGS = {
+    "ed25519": "ED25519", "x25519": "X25519", "ecdsa-p256": "EC", "ecdsa-p384": "EC", "rsa-2048": "RSA",
+    "ml-kem-512": "ML-KEM-512", "ml-kem-768": "ML-KEM-768", "ml-kem-1024": "ML-KEM-1024",
+    "ml-dsa-44": "ML-DSA-44", "ml-dsa-65": "ML-DSA-65", "ml-dsa-87": "ML-DSA-87",
+    "slh-dsa-sha2-128s": "SLH-DSA-SHA2-128s", "slh-dsa-sha2-128f": "SLH-DSA-SHA2-128f",
+    "slh-dsa-sha2-192f": "SLH-DSA-SHA2-192f", "slh-dsa-sha2-256f": "SLH-DSA-SHA2-256f",
+    "slh-dsa-shake-128f": "SLH-DSA-SHAKE-128f", "slh-dsa-shake-192f": "SLH-DSA-SHAKE-192f",
+    "slh-dsa-shake-256f": "SLH-DSA-SHAKE-256f",
+}
+
+if OPENSSL:
+    for alg, oname in OPENSSL_ALGS.items():
+        @check(f"openssl 3.5, {alg}: PEM and DER files load both ways")
+        def _(alg=alg, oname=oname):
+            gen(alg, out="a.pem")
+            for fmt in ("PEM", "DER"):
+                ossl("pkey", "-in", "a.pem", "-outform", fmt, "-out", "a.conv")
+                ossl("pkey", "-in", "a.conv", "-inform", fmt, "-pubout", "-outform", "DER", "-out", "a.opub")
+                assert read("a.opub") == run("pkey", "pub", "--in", "a.pem", "--der"), fmt
+            opts = {"EC": ["-pkeyopt", "ec_paramgen_curve:" + ("P-256" if alg.endswith("256") else "P-384")],
+                    "RSA": ["-pkeyopt", "rsa_keygen_bits:2048"]}.get(oname, [])
+            ossl("genpkey", "-algorithm", oname, *opts, "-out", "o.pem")
+            ossl("pkey", "-in", "o.pem", "-pubout", "-outform", "DER", "-out", "o.pub")
+            assert run("pkey", "pub", "--in", "o.pem", "--der") == read("o.pub")
+            ossl("pkey", "-in", "o.pem", "-outform", "DER", "-out", "o.der")
+            assert run("pkey", "pub", "--in", "o.der", "--der") == read("o.pub")
+            if oname in ("EC", "RSA"):
+                # Legacy SEC1 / PKCS#1 PEM ("EC PRIVATE KEY", "RSA PRIVATE KEY").
+                ossl("pkey", "-in", "o.pem", "-traditional", "-out", "o.trad")
+                assert read("o.trad").startswith(b"-----BEGIN " + oname.encode() + b" PRIVATE KEY-----")
+                assert run("pkey", "pub", "--in", "o.trad", "--der") == read("o.pub")
+
+    for alg in ["ml-dsa-44", "ml-dsa-65", "ml-dsa-87", "slh-dsa-sha2-128f", "slh-dsa-shake-128f", "ed25519"]:
+        @check(f"openssl 3.5, {alg}: signatures verify both ways")
+        def _(alg=alg):
+            ctx = [] if alg == "ed25519" else ["-pkeyopt", "context-string:aunsorm"]
+            our_ctx = [] if alg == "ed25519" else ["--context", "aunsorm"]
+            write("msg", os.urandom(200))
+            gen(alg, out="s.pem")
+            run("pkey", "sign", "--key", "s.pem", *our_ctx, "--in", "msg", "--out", "sig")
+            ossl("pkeyutl", "-verify", "-rawin", "-pubin", "-inkey", "s.pem.pub", "-in", "msg", "-sigfile", "sig", *ctx)
+            ossl("pkeyutl", "-sign", "-rawin", "-inkey", "s.pem", "-in", "msg", "-out", "sig2", *ctx)
+            run("pkey", "verify", "--pub", "s.pem.pub", *our_ctx, "--in", "msg", "--sig", "sig2")
+            write("msg2", read("msg") + b"!")
+            run("pkey", "verify", "--pub", "s.pem.pub", *our_ctx, "--in", "msg2", "--sig", "sig2", code=1)
+
+    for alg in ["ml-kem-512", "ml-kem-768", "ml-kem-1024"]:
+        @check(f"openssl 3.5, {alg}: encapsulation both ways")
+        def _(alg=alg):
+            gen(alg, out="m.pem")
+            ossl("pkeyutl", "-encap", "-pubin", "-inkey", "m.pem.pub", "-out", "ct", "-secret", "ss")
+            assert run("pkey", "decap", "--key", "m.pem", "--in", "ct") == read("ss")
+            run("pkey", "encap", "--pub", "m.pem.pub", "--out-ciphertext", "ct2", "--out-secret", "ss2")
+            ossl("pkeyutl", "-decap", "-inkey", "m.pem", "-in", "ct2", "-secret", "ss3")
+            assert read("ss2") == read("ss3")
 
 
 print(f"crosscheck: {results['passed']} passed, {results['failed']} failed")

@@ -293,6 +293,13 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> Result<Zeroizing<String>> {
         .map_err(|_| Error::Crypto)
 }
 
+/// Decodes any PEM document, returning its label.
+pub(crate) fn pem_decode_any(pem: &str) -> Result<(String, Zeroizing<Vec<u8>>)> {
+    let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+        .map_err(|e| Error::invalid("PEM", e.to_string()))?;
+    Ok((label.to_string(), Zeroizing::new(der)))
+}
+
 pub(crate) fn pem_decode(pem: &str, want: &str) -> Result<Zeroizing<Vec<u8>>> {
     let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
         .map_err(|e| Error::invalid("PEM", e.to_string()))?;

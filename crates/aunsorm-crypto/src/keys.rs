@@ -679,17 +679,68 @@ impl PrivateKey {
         Self::from_pkcs8_der(&der)
     }
 
-    /// Parses PEM or DER, whichever `bytes` holds.
+    /// Parses a private key in PEM or DER, whichever `bytes` holds: PKCS#8 for every
+    /// algorithm, and also the legacy forms OpenSSL still writes for EC and RSA keys
+    /// (`openssl pkey -outform DER`, `EC PRIVATE KEY` and `RSA PRIVATE KEY` PEM): RFC 5915
+    /// ECPrivateKey on P-256 or P-384 and PKCS#1 RSAPrivateKey.
     ///
     /// # Errors
-    /// As [`PrivateKey::from_pkcs8_der`].
+    /// As [`PrivateKey::from_pkcs8_der`]; for input that is neither PKCS#8 nor a legacy
+    /// form, the PKCS#8 error.
     pub fn from_pkcs8(bytes: &[u8]) -> Result<Self> {
-        if encoding::looks_like_pem(bytes) {
+        let der = if encoding::looks_like_pem(bytes) {
             let s = core::str::from_utf8(bytes).map_err(|_| Error::invalid("PEM", "not UTF-8"))?;
-            Self::from_pkcs8_pem(s)
+            let (label, der) = encoding::pem_decode_any(s)?;
+            match label.as_str() {
+                "PRIVATE KEY" => return Self::from_pkcs8_der(&der),
+                "EC PRIVATE KEY" | "RSA PRIVATE KEY" => return Self::from_legacy_der(&der),
+                other => {
+                    return Err(Error::invalid(
+                        "PEM",
+                        format!(
+                            "expected a PRIVATE KEY, found {}",
+                            other.chars().take(40).collect::<String>()
+                        ),
+                    ));
+                }
+            }
         } else {
-            Self::from_pkcs8_der(bytes)
+            bytes
+        };
+        Self::from_pkcs8_der(der).or_else(|e| Self::from_legacy_der(der).map_err(|_| e))
+    }
+
+    /// RFC 5915 ECPrivateKey (P-256, P-384) or PKCS#1 RSAPrivateKey DER.
+    fn from_legacy_der(der: &[u8]) -> Result<Self> {
+        if let Ok(kp) = awsrsa::KeyPair::from_der(der) {
+            let alg = match kp.public_modulus_len() * 8 {
+                2048 => Algorithm::Rsa2048,
+                3072 => Algorithm::Rsa3072,
+                4096 => Algorithm::Rsa4096,
+                bits => {
+                    return Err(Error::invalid(
+                        "RSA private key",
+                        format!("unsupported modulus size {bits}"),
+                    ));
+                }
+            };
+            return Ok(PrivateKey {
+                alg,
+                inner: Priv::Rsa(Box::new(kp)),
+            });
         }
+        for alg in [Algorithm::EcdsaP256, Algorithm::EcdsaP384] {
+            if let Ok(kp) = awssig::EcdsaKeyPair::from_private_key_der(ecdsa_signing(alg), der) {
+                return Ok(PrivateKey {
+                    alg,
+                    inner: Priv::Ecdsa(kp),
+                });
+            }
+        }
+        Err(Error::invalid(
+            "private key",
+            "neither PKCS#8 nor an EC or RSA private key",
+        ))
     }
 
     fn expanded_matches(&self, expanded: &[u8]) -> bool {
