@@ -600,21 +600,7 @@ impl PrivateKey {
             encoding::KeyType::Rsa => {
                 let kp = awsrsa::KeyPair::from_pkcs8(der)
                     .map_err(|e| Error::invalid("RSA private key", e.to_string()))?;
-                let alg = match kp.public_modulus_len() * 8 {
-                    2048 => Algorithm::Rsa2048,
-                    3072 => Algorithm::Rsa3072,
-                    4096 => Algorithm::Rsa4096,
-                    bits => {
-                        return Err(Error::invalid(
-                            "RSA private key",
-                            format!("unsupported modulus size {bits}"),
-                        ));
-                    }
-                };
-                return Ok(PrivateKey {
-                    alg,
-                    inner: Priv::Rsa(Box::new(kp)),
-                });
+                return Self::from_rsa(kp);
             }
             encoding::KeyType::Alg(a) => a,
         };
@@ -710,24 +696,29 @@ impl PrivateKey {
         Self::from_pkcs8_der(der).or_else(|e| Self::from_legacy_der(der).map_err(|_| e))
     }
 
+    /// An RSA key of one of the offered sizes.
+    fn from_rsa(kp: awsrsa::KeyPair) -> Result<Self> {
+        let alg = match kp.public_modulus_len() * 8 {
+            2048 => Algorithm::Rsa2048,
+            3072 => Algorithm::Rsa3072,
+            4096 => Algorithm::Rsa4096,
+            bits => {
+                return Err(Error::invalid(
+                    "RSA private key",
+                    format!("unsupported modulus size {bits}"),
+                ));
+            }
+        };
+        Ok(PrivateKey {
+            alg,
+            inner: Priv::Rsa(Box::new(kp)),
+        })
+    }
+
     /// RFC 5915 ECPrivateKey (P-256, P-384) or PKCS#1 RSAPrivateKey DER.
     fn from_legacy_der(der: &[u8]) -> Result<Self> {
         if let Ok(kp) = awsrsa::KeyPair::from_der(der) {
-            let alg = match kp.public_modulus_len() * 8 {
-                2048 => Algorithm::Rsa2048,
-                3072 => Algorithm::Rsa3072,
-                4096 => Algorithm::Rsa4096,
-                bits => {
-                    return Err(Error::invalid(
-                        "RSA private key",
-                        format!("unsupported modulus size {bits}"),
-                    ));
-                }
-            };
-            return Ok(PrivateKey {
-                alg,
-                inner: Priv::Rsa(Box::new(kp)),
-            });
+            return Self::from_rsa(kp);
         }
         for alg in [Algorithm::EcdsaP256, Algorithm::EcdsaP384] {
             if let Ok(kp) = awssig::EcdsaKeyPair::from_private_key_der(ecdsa_signing(alg), der) {
