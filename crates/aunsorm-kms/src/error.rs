@@ -1,0 +1,58 @@
+//! The custody core's errors, with the codes of DESIGN.md's taxonomy.
+
+/// What went wrong in the custody core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Malformed input from the caller (a bad name, a bad reference).
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// What was being parsed.
+        what: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A sealed record failed authentication or does not parse: it was modified,
+    /// truncated, swapped with another key's record, or sealed under another root.
+    #[error("sealed record of {kid} is corrupt or not sealed under this root")]
+    SealedCorrupt {
+        /// The key whose record failed (from the request, never from the bad record).
+        kid: String,
+    },
+    /// The passphrase (or unseal material) does not open the root key.
+    #[error("the root key could not be unsealed with what was given")]
+    Unauthorized,
+    /// The random number generator failed.
+    #[error("random number generator failure")]
+    Entropy,
+    /// An error of the algorithm layer.
+    #[error(transparent)]
+    Crypto(#[from] aunsorm_crypto::Error),
+    /// A bug: this should not happen. Please file an issue.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl Error {
+    /// The stable error code (`invalid_input`, `sealed_corrupt`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::SealedCorrupt { .. } => "sealed_corrupt",
+            Error::Unauthorized => "unauthorized",
+            Error::Entropy => "entropy",
+            Error::Crypto(e) => e.code(),
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result of custody operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

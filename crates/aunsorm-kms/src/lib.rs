@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod error;
+mod name;
+mod root;
+pub mod sealed;
+
+pub use error::{Error, Result};
+pub use name::{KeyName, KeyRef, MAX_NAME_LEN, MAX_SEGMENT_LEN};
+pub use root::{PassphraseParams, ProtectedRoot, ROOT_KEY_LEN, RootKey};
+
+#[doc(hidden)]
+pub mod fuzzing {
+    //! Entry points for the fuzz targets.
+
+    /// Sealed-record headers and records, opened with a fixed root.
+    pub fn sealed_record(data: &[u8]) {
+        let _ = crate::sealed::Header::decode(data);
+        if let Ok(root) = crate::RootKey::from_bytes(&[7u8; 32]) {
+            let _ = crate::sealed::open(&root, data);
+        }
+    }
+
+    /// Key names and references.
+    pub fn key_ref(data: &[u8]) {
+        if let Ok(s) = core::str::from_utf8(data) {
+            let _ = s.parse::<crate::KeyRef>();
+        }
+    }
+}
