@@ -19,6 +19,22 @@ pub enum Error {
         /// The key whose record failed (from the request, never from the bad record).
         kid: String,
     },
+    /// No key (or key version) by that name.
+    #[error("no such key: {0}")]
+    NoSuchKey(String),
+    /// The KMS is sealed: unseal it first.
+    #[error("the KMS is sealed")]
+    Sealed,
+    /// The key's policy or state forbids the operation (wrong purpose, version below
+    /// the minimum, destroyed or disabled version).
+    #[error("denied by policy: {0}")]
+    PolicyDenied(String),
+    /// A concurrent change won, or the thing already exists.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The storage backend failed.
+    #[error("storage error")]
+    Storage(#[source] aunsorm_store::StoreError),
     /// The passphrase (or unseal material) does not open the root key.
     #[error("the root key could not be unsealed with what was given")]
     Unauthorized,
@@ -40,6 +56,11 @@ impl Error {
             Error::InvalidInput { .. } => "invalid_input",
             Error::SealedCorrupt { .. } => "sealed_corrupt",
             Error::Unauthorized => "unauthorized",
+            Error::NoSuchKey(_) => "no_such_key",
+            Error::Sealed => "sealed",
+            Error::PolicyDenied(_) => "policy_denied",
+            Error::Conflict(_) => "conflict",
+            Error::Storage(_) => "storage",
             Error::Entropy => "entropy",
             Error::Crypto(e) => e.code(),
             Error::Internal(_) => "internal",

@@ -3,13 +3,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
+mod kms;
 mod name;
 mod root;
 pub mod sealed;
+mod state;
 
 pub use error::{Error, Result};
+pub use kms::{KeyInfo, Kms, VersionInfo};
 pub use name::{KeyName, KeyRef, MAX_NAME_LEN, MAX_SEGMENT_LEN};
 pub use root::{PassphraseParams, ProtectedRoot, ROOT_KEY_LEN, RootKey};
+pub use state::{Policy, Purpose, VersionState};
 
 #[doc(hidden)]
 pub mod fuzzing {
