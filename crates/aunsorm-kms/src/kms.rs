@@ -322,6 +322,87 @@ impl Kms {
         }
     }
 
+    /// A data key for envelope encryption: 32 fresh random bytes, and the same bytes
+    /// encrypted under `name` (`aunsorm:vN:...`). Keep the wrapped form beside the data
+    /// and discard the plaintext after use.
+    ///
+    /// # Errors
+    /// As [`Kms::encrypt`].
+    pub fn datakey(&self, name: &KeyName, aad: &[u8]) -> Result<(SecretBytes, String)> {
+        let dk =
+            SecretBytes::new(aunsorm_crypto::rng::random_bytes(32).map_err(|_| Error::Entropy)?);
+        let wrapped = self.encrypt(name, dk.expose(), aad)?;
+        Ok((dk, wrapped))
+    }
+
+    /// HMAC-SHA-256 with the newest version: `aunsorm:vN:<base64(tag)>`.
+    ///
+    /// # Errors
+    /// [`Error::PolicyDenied`] for a key that is not an HMAC key.
+    pub fn hmac(&self, name: &KeyName, msg: &[u8]) -> Result<String> {
+        let (h, st, _) = self.load(name)?;
+        check_expiry(&h)?;
+        need(&st, Purpose::Mac, name)?;
+        let v = current(&st, name)?;
+        let tag = aunsorm_crypto::HmacKey::new(&v.secret).sign(msg);
+        Ok(format!("{PREFIX}{}:{}", v.number, B64.encode(tag)))
+    }
+
+    /// Checks an HMAC made by [`Kms::hmac`] in constant time; `Ok(false)` if it is wrong.
+    ///
+    /// # Errors
+    /// As [`Kms::verify`].
+    pub fn verify_hmac(&self, name: &KeyName, msg: &[u8], tag: &str) -> Result<bool> {
+        let (version, tag) = parse_versioned(tag, "hmac")?;
+        let (_, st, _) = self.load(name)?;
+        need(&st, Purpose::Mac, name)?;
+        let v = usable_for_reading(&st, name, version)?;
+        Ok(aunsorm_crypto::HmacKey::new(&v.secret)
+            .verify(msg, &tag)
+            .is_ok())
+    }
+
+    /// Encapsulates a fresh shared secret to the newest version of a KEM key; returns the
+    /// secret and the ciphertext as `aunsorm:vN:<base64>`.
+    ///
+    /// # Errors
+    /// [`Error::PolicyDenied`] for a key that is not a KEM key.
+    pub fn encapsulate(&self, name: &KeyName) -> Result<(SecretBytes, String)> {
+        let (h, st, _) = self.load(name)?;
+        check_expiry(&h)?;
+        need(&st, Purpose::Kem, name)?;
+        let v = current(&st, name)?;
+        let (ct, ss) = PublicKey::from_raw(h.alg, &v.public)?.encapsulate()?;
+        Ok((ss, format!("{PREFIX}{}:{}", v.number, B64.encode(ct))))
+    }
+
+    /// Decapsulates a ciphertext made for any allowed version.
+    ///
+    /// # Errors
+    /// As [`Kms::decrypt`].
+    pub fn decapsulate(&self, name: &KeyName, ciphertext: &str) -> Result<SecretBytes> {
+        let (version, ct) = parse_versioned(ciphertext, "KEM ciphertext")?;
+        let (h, st, _) = self.load(name)?;
+        need(&st, Purpose::Kem, name)?;
+        let v = usable_for_reading(&st, name, version)?;
+        Ok(private_key(h.alg, v)?.decapsulate(&ct)?)
+    }
+
+    /// The names of keys starting with `prefix`, in order, at most `limit` after `after`.
+    ///
+    /// # Errors
+    /// [`Error::Sealed`]; storage errors.
+    pub fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        drop(self.root()?);
+        Ok(self
+            .store
+            .list(Namespace::Keys, prefix, after, limit)
+            .map_err(storage)?
+            .into_iter()
+            .map(|r| r.name)
+            .collect())
+    }
+
     fn root(&self) -> Result<std::sync::RwLockReadGuard<'_, Option<RootKey>>> {
         let g = self
             .root

@@ -122,6 +122,27 @@ fn lifecycle_restart_and_errors() {
         before
     );
 
+    // HMAC, data keys, KEM.
+    let mac = name("acme/mac");
+    kms.create(&mac, Algorithm::HmacSha256, None).unwrap();
+    let t = kms.hmac(&mac, b"m").unwrap();
+    assert!(kms.verify_hmac(&mac, b"m", &t).unwrap());
+    assert!(!kms.verify_hmac(&mac, b"M", &t).unwrap());
+    let (dk, wrapped) = kms.datakey(&enc, b"file-1").unwrap();
+    assert_eq!(kms.decrypt(&enc, &wrapped, b"file-1").unwrap(), dk);
+    for alg in [Algorithm::MlKem768, Algorithm::XWingDraft06] {
+        let kem = name(&format!("acme/{}", alg.id()));
+        kms.create(&kem, alg, None).unwrap();
+        let (ss, ct) = kms.encapsulate(&kem).unwrap();
+        kms.rotate(&kem).unwrap();
+        assert_eq!(kms.decapsulate(&kem, &ct).unwrap(), ss);
+    }
+    assert_eq!(kms.list("acme/", None, 10).unwrap().len(), 5);
+    assert_eq!(
+        kms.list("acme/", Some("acme/mac"), 10).unwrap(),
+        ["acme/ml-kem-768", "acme/sig", "acme/x-wing"]
+    );
+
     // An expired key refuses new encryptions.
     kms.create(&name("old"), Algorithm::Aes256Gcm, Some(1))
         .unwrap();
