@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod io;
+mod local;
 mod pkey;
 mod seal;
 
@@ -12,6 +13,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "aunsorm", version, about, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    store: local::StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,6 +31,49 @@ enum Command {
     Open(seal::OpenArgs),
     /// List the algorithm identifiers this build supports.
     Algorithms,
+    /// Initialize the local store's root key.
+    #[command(subcommand)]
+    Operator(local::Operator),
+    /// Manage keys in the local store.
+    #[command(subcommand)]
+    Key(local::KeyCmd),
+    /// Encrypt with a stored key; prints aunsorm:vN:...
+    Encrypt(local::DataArgs),
+    /// Decrypt an aunsorm:vN:... ciphertext; plaintext to stdout.
+    Decrypt(local::DataArgs),
+    /// Sign with a stored key; prints aunsorm:vN:...
+    Sign(local::SignArgs),
+    /// Verify a signature made by `aunsorm sign`: exit 0 valid, 1 invalid, 2 error.
+    Verify(local::VerifyArgs),
+    /// HMAC-SHA-256 with a stored key.
+    Hmac {
+        /// Key name.
+        name: String,
+        /// Message (`-` or absent: stdin).
+        #[arg(long = "in")]
+        input: Option<std::path::PathBuf>,
+    },
+    /// A data key: base64 plaintext and the wrapped form, or the wrapped form only.
+    Datakey {
+        /// Key name.
+        name: String,
+        /// Print only the wrapped key.
+        #[arg(long)]
+        wrapped_only: bool,
+    },
+    /// Encapsulate to a stored KEM key: prints the base64 secret and the ciphertext.
+    Encap {
+        /// Key name.
+        name: String,
+    },
+    /// Decapsulate a ciphertext printed by `aunsorm encap`; prints the base64 secret.
+    Decap {
+        /// Key name.
+        name: String,
+        /// Ciphertext (`-` or absent: stdin).
+        #[arg(long = "in")]
+        input: Option<std::path::PathBuf>,
+    },
 }
 
 /// How a command failed: the exit status says which (DESIGN.md "The command line").
@@ -65,7 +111,18 @@ pub(crate) fn usage(message: impl Into<String>) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let st = &cli.store;
     let result = match cli.command {
+        Command::Operator(c) => local::operator(st, c),
+        Command::Key(c) => local::key(st, c),
+        Command::Encrypt(a) => local::encrypt(st, a),
+        Command::Decrypt(a) => local::decrypt(st, a),
+        Command::Sign(a) => local::sign(st, a),
+        Command::Verify(a) => local::verify(st, a),
+        Command::Hmac { name, input } => local::hmac(st, name, input),
+        Command::Datakey { name, wrapped_only } => local::datakey(st, name, wrapped_only),
+        Command::Encap { name } => local::encap(st, name),
+        Command::Decap { name, input } => local::decap(st, name, input),
         Command::Pkey(p) => pkey::run(p),
         Command::Seal(a) => seal::seal(a),
         Command::Open(a) => seal::open(a),
