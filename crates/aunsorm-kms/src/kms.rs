@@ -11,7 +11,8 @@ use aunsorm_crypto::{
 use aunsorm_store::{Namespace, Store, StoreError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 const ROOT_RECORD: &str = "root";
 const CAS_RETRIES: usize = 32;
@@ -46,9 +47,41 @@ pub struct VersionInfo {
 }
 
 /// The custody core over a [`Store`]. Starts sealed.
+///
+/// Unsealed keys are cached (at most [`CACHE_CAPACITY`] keys; their private keys parsed
+/// once, in their fastest form), so a hot key is not unsealed per operation. The cache
+/// is emptied by [`Kms::seal`] and an entry is replaced by every write through this
+/// `Kms`: one process owns a store.
 pub struct Kms {
     store: Arc<dyn Store>,
     root: RwLock<Option<RootKey>>,
+    cache: RwLock<HashMap<KeyName, Arc<Loaded>>>,
+}
+
+/// Keys kept unsealed at once.
+pub const CACHE_CAPACITY: usize = 4096;
+
+/// An unsealed key: its header, state, store generation and parsed private keys.
+struct Loaded {
+    header: sealed::Header,
+    state: KeyState,
+    generation: u64,
+    private: Mutex<HashMap<u32, Arc<PrivateKey>>>,
+}
+
+impl Loaded {
+    fn private_key(&self, v: &Version) -> Result<Arc<PrivateKey>> {
+        let mut m = self
+            .private
+            .lock()
+            .map_err(|_| Error::Internal("cache lock poisoned"))?;
+        if let Some(k) = m.get(&v.number) {
+            return Ok(Arc::clone(k));
+        }
+        let k = Arc::new(private_key(self.header.alg, v)?);
+        m.insert(v.number, Arc::clone(&k));
+        Ok(k)
+    }
 }
 
 impl core::fmt::Debug for Kms {
@@ -85,6 +118,7 @@ impl Kms {
         Kms {
             store,
             root: RwLock::new(None),
+            cache: RwLock::new(HashMap::new()),
         }
     }
 
@@ -130,6 +164,14 @@ impl Kms {
     /// next unseal.
     pub fn seal(&self) {
         let _ = self.set_root(None);
+        if let Ok(mut c) = self.cache.write() {
+            c.clear();
+        }
+    }
+
+    /// How many keys are cached unsealed.
+    pub fn cached_keys(&self) -> usize {
+        self.cache.read().map_or(0, |c| c.len())
     }
 
     fn set_root(&self, root: Option<RootKey>) -> Result<()> {
@@ -229,7 +271,8 @@ impl Kms {
     /// # Errors
     /// [`Error::NoSuchKey`], [`Error::Sealed`], [`Error::SealedCorrupt`].
     pub fn info(&self, name: &KeyName) -> Result<KeyInfo> {
-        let (h, st, _) = self.load(name)?;
+        let l = self.load(name)?;
+        let (h, st) = (&l.header, &l.state);
         Ok(KeyInfo {
             name: name.clone(),
             alg: h.alg,
@@ -253,10 +296,11 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key not meant for encryption.
     pub fn encrypt(&self, name: &KeyName, plaintext: &[u8], aad: &[u8]) -> Result<String> {
-        let (h, st, _) = self.load(name)?;
-        check_expiry(&h)?;
-        need(&st, Purpose::Encrypt, name)?;
-        let v = current(&st, name)?;
+        let l = self.load(name)?;
+        let (h, st) = (&l.header, &l.state);
+        check_expiry(h)?;
+        need(st, Purpose::Encrypt, name)?;
+        let v = current(st, name)?;
         let key = AeadKey::new(h.alg, &v.secret)?;
         Ok(format!(
             "{PREFIX}{}:{}",
@@ -272,9 +316,10 @@ impl Kms {
     /// version below the minimum, destroyed or disabled; decryption failures.
     pub fn decrypt(&self, name: &KeyName, ciphertext: &str, aad: &[u8]) -> Result<SecretBytes> {
         let (version, body) = parse_versioned(ciphertext, "ciphertext")?;
-        let (h, st, _) = self.load(name)?;
-        need(&st, Purpose::Encrypt, name)?;
-        let v = usable_for_reading(&st, name, version)?;
+        let l = self.load(name)?;
+        let (h, st) = (&l.header, &l.state);
+        need(st, Purpose::Encrypt, name)?;
+        let v = usable_for_reading(st, name, version)?;
         Ok(AeadKey::new(h.alg, &v.secret)?.decrypt(aad, &body)?)
     }
 
@@ -283,11 +328,12 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key not meant for signing.
     pub fn sign(&self, name: &KeyName, msg: &[u8], context: &[u8]) -> Result<String> {
-        let (h, st, _) = self.load(name)?;
-        check_expiry(&h)?;
-        need(&st, Purpose::Sign, name)?;
-        let v = current(&st, name)?;
-        let key = private_key(h.alg, v)?;
+        let l = self.load(name)?;
+        let (h, st) = (&l.header, &l.state);
+        check_expiry(h)?;
+        need(st, Purpose::Sign, name)?;
+        let v = current(st, name)?;
+        let key = l.private_key(v)?;
         let sig = key.sign(msg, &SignOptions::new().context(context))?;
         Ok(format!("{PREFIX}{}:{}", v.number, B64.encode(sig)))
     }
@@ -311,9 +357,10 @@ impl Kms {
                 "made with another version than the one named",
             ));
         }
-        let (h, st, _) = self.load(&key.name)?;
-        need(&st, Purpose::Sign, &key.name)?;
-        let v = usable_for_reading(&st, &key.name, version)?;
+        let l = self.load(&key.name)?;
+        let (h, st) = (&l.header, &l.state);
+        need(st, Purpose::Sign, &key.name)?;
+        let v = usable_for_reading(st, &key.name, version)?;
         let pk = PublicKey::from_raw(h.alg, &v.public)?;
         match pk.verify(msg, &sig, &SignOptions::new().context(context)) {
             Ok(()) => Ok(true),
@@ -340,10 +387,11 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key that is not an HMAC key.
     pub fn hmac(&self, name: &KeyName, msg: &[u8]) -> Result<String> {
-        let (h, st, _) = self.load(name)?;
-        check_expiry(&h)?;
-        need(&st, Purpose::Mac, name)?;
-        let v = current(&st, name)?;
+        let l = self.load(name)?;
+        let (h, st) = (&l.header, &l.state);
+        check_expiry(h)?;
+        need(st, Purpose::Mac, name)?;
+        let v = current(st, name)?;
         let tag = aunsorm_crypto::HmacKey::new(&v.secret).sign(msg);
         Ok(format!("{PREFIX}{}:{}", v.number, B64.encode(tag)))
     }
@@ -354,9 +402,10 @@ impl Kms {
     /// As [`Kms::verify`].
     pub fn verify_hmac(&self, name: &KeyName, msg: &[u8], tag: &str) -> Result<bool> {
         let (version, tag) = parse_versioned(tag, "hmac")?;
-        let (_, st, _) = self.load(name)?;
-        need(&st, Purpose::Mac, name)?;
-        let v = usable_for_reading(&st, name, version)?;
+        let l = self.load(name)?;
+        let st = &l.state;
+        need(st, Purpose::Mac, name)?;
+        let v = usable_for_reading(st, name, version)?;
         Ok(aunsorm_crypto::HmacKey::new(&v.secret)
             .verify(msg, &tag)
             .is_ok())
@@ -368,10 +417,11 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key that is not a KEM key.
     pub fn encapsulate(&self, name: &KeyName) -> Result<(SecretBytes, String)> {
-        let (h, st, _) = self.load(name)?;
-        check_expiry(&h)?;
-        need(&st, Purpose::Kem, name)?;
-        let v = current(&st, name)?;
+        let l = self.load(name)?;
+        let (h, st) = (&l.header, &l.state);
+        check_expiry(h)?;
+        need(st, Purpose::Kem, name)?;
+        let v = current(st, name)?;
         let (ct, ss) = PublicKey::from_raw(h.alg, &v.public)?.encapsulate()?;
         Ok((ss, format!("{PREFIX}{}:{}", v.number, B64.encode(ct))))
     }
@@ -382,10 +432,11 @@ impl Kms {
     /// As [`Kms::decrypt`].
     pub fn decapsulate(&self, name: &KeyName, ciphertext: &str) -> Result<SecretBytes> {
         let (version, ct) = parse_versioned(ciphertext, "KEM ciphertext")?;
-        let (h, st, _) = self.load(name)?;
-        need(&st, Purpose::Kem, name)?;
-        let v = usable_for_reading(&st, name, version)?;
-        Ok(private_key(h.alg, v)?.decapsulate(&ct)?)
+        let l = self.load(name)?;
+        let st = &l.state;
+        need(st, Purpose::Kem, name)?;
+        let v = usable_for_reading(st, name, version)?;
+        Ok(l.private_key(v)?.decapsulate(&ct)?)
     }
 
     /// The names of keys starting with `prefix`, in order, at most `limit` after `after`.
@@ -414,9 +465,17 @@ impl Kms {
         Ok(g)
     }
 
-    fn load(&self, name: &KeyName) -> Result<(sealed::Header, KeyState, u64)> {
+    fn load(&self, name: &KeyName) -> Result<Arc<Loaded>> {
         let g = self.root()?;
         let root = g.as_ref().ok_or(Error::Sealed)?;
+        if let Some(l) = self
+            .cache
+            .read()
+            .map_err(|_| Error::Internal("cache lock poisoned"))?
+            .get(name)
+        {
+            return Ok(Arc::clone(l));
+        }
         let rec = self
             .store
             .get(Namespace::Keys, name.as_str())
@@ -425,14 +484,31 @@ impl Kms {
         let corrupt = || Error::SealedCorrupt {
             kid: name.to_string(),
         };
-        let (h, payload) = sealed::open_for(root, name, &rec.value)?;
+        let (header, payload) = sealed::open_for(root, name, &rec.value)?;
         // The record must have been sealed for the generation it is stored at: an old
         // record copied over a newer one is refused.
-        if h.generation != rec.generation {
+        if header.generation != rec.generation {
             return Err(corrupt());
         }
-        let st = KeyState::decode(payload.expose()).map_err(|_| corrupt())?;
-        Ok((h, st, rec.generation))
+        let state = KeyState::decode(payload.expose()).map_err(|_| corrupt())?;
+        let loaded = Arc::new(Loaded {
+            header,
+            state,
+            generation: rec.generation,
+            private: Mutex::new(HashMap::new()),
+        });
+        let mut cache = self
+            .cache
+            .write()
+            .map_err(|_| Error::Internal("cache lock poisoned"))?;
+        if cache.len() >= CACHE_CAPACITY {
+            // Evicted entries zeroize their secrets when the last operation using them ends.
+            if let Some(victim) = cache.keys().next().cloned() {
+                cache.remove(&victim);
+            }
+        }
+        cache.insert(name.clone(), Arc::clone(&loaded));
+        Ok(loaded)
     }
 
     fn write(
@@ -455,10 +531,15 @@ impl Kms {
             not_after,
         };
         let rec = sealed::seal(root, &header, &st.encode())?;
-        self.store
+        let result = self
+            .store
             .put(Namespace::Keys, name.as_str(), expected, &rec)
-            .map_err(storage)?;
-        Ok(())
+            .map_err(storage);
+        // Win or lose, the cached copy may be stale now.
+        if let Ok(mut c) = self.cache.write() {
+            c.remove(name);
+        }
+        result.map(|_| ())
     }
 
     /// Read, change, write with compare-and-swap, retried when another writer won.
@@ -468,8 +549,10 @@ impl Kms {
         mut f: impl FnMut(&sealed::Header, &mut KeyState) -> Result<T>,
     ) -> Result<T> {
         for _ in 0..CAS_RETRIES {
-            let (h, mut st, generation) = self.load(name)?;
-            let out = f(&h, &mut st)?;
+            let l = self.load(name)?;
+            let (h, generation) = (&l.header, l.generation);
+            let mut st = l.state.clone();
+            let out = f(h, &mut st)?;
             match self.write(
                 name,
                 h.alg,

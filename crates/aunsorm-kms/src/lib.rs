@@ -10,7 +10,7 @@ pub mod sealed;
 mod state;
 
 pub use error::{Error, Result};
-pub use kms::{KeyInfo, Kms, VersionInfo};
+pub use kms::{CACHE_CAPACITY, KeyInfo, Kms, VersionInfo};
 pub use name::{KeyName, KeyRef, MAX_NAME_LEN, MAX_SEGMENT_LEN};
 pub use root::{PassphraseParams, ProtectedRoot, ROOT_KEY_LEN, RootKey};
 pub use state::{Policy, Purpose, VersionState};

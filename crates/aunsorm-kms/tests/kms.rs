@@ -177,7 +177,10 @@ fn lifecycle_restart_and_errors() {
     ));
     let info = kms.info(&enc).unwrap();
     assert_eq!(info.versions[0].state, VersionState::Destroyed);
+    // Hot keys stay unsealed in the cache until the KMS is sealed.
+    assert!(kms.cached_keys() > 0);
     kms.seal();
+    assert_eq!(kms.cached_keys(), 0);
     assert!(matches!(kms.info(&enc), Err(Error::Sealed)));
 }
 
@@ -202,11 +205,18 @@ fn any_flipped_bit_or_truncation_of_a_record_is_sealed_corrupt_and_local() {
     for n in (0..good.value.len()).step_by(7) {
         variants.push(good.value[..n].to_vec());
     }
+    // Each check runs as a fresh process would: a new Kms over the same file (the cache
+    // of a running Kms belongs to the process that owns the store).
+    let fresh = || {
+        let k = Kms::new(store.clone());
+        k.unseal_with_passphrase(b"pw").unwrap();
+        k
+    };
     for v in variants {
         generation = store
             .put(Namespace::Keys, "a", Some(generation), &v)
             .unwrap();
-        let r = kms.sign(&a, b"m", b"");
+        let r = fresh().sign(&a, b"m", b"");
         assert!(
             matches!(r, Err(Error::SealedCorrupt { ref kid }) if kid == "a"),
             "{r:?}"
@@ -220,7 +230,7 @@ fn any_flipped_bit_or_truncation_of_a_record_is_sealed_corrupt_and_local() {
         .put(Namespace::Keys, "a", Some(generation), &good.value)
         .unwrap();
     assert!(matches!(
-        kms.sign(&a, b"m", b""),
+        fresh().sign(&a, b"m", b""),
         Err(Error::SealedCorrupt { .. })
     ));
 }
