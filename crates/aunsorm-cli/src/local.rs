@@ -4,7 +4,7 @@
 use crate::io::{read_all, write_all};
 use crate::{Failure, usage};
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{KeyInfo, KeyName, KeyRef, Kms, PassphraseParams, VersionState};
+use aunsorm_kms::{KeyInfo, KeyName, KeyRef, Kms, PassphraseParams, VersionState, Versioned};
 use aunsorm_store::SqliteStore;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -146,6 +146,13 @@ fn name(s: &str) -> Result<KeyName, Failure> {
     Ok(s.parse()?)
 }
 
+/// Text `aunsorm:vN:<base64>`, surrounding white space ignored.
+fn versioned(b: &[u8]) -> Result<Versioned, Failure> {
+    let s = std::str::from_utf8(b)
+        .map_err(|_| usage("expected text of the form aunsorm:vN:<base64>"))?;
+    Ok(s.trim().parse()?)
+}
+
 fn aad(a: &Option<String>) -> Result<Vec<u8>, Failure> {
     match a {
         Some(a) => B64.decode(a).map_err(|_| usage("--aad must be base64")),
@@ -285,8 +292,8 @@ pub(crate) fn encrypt(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
 pub(crate) fn decrypt(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
     let k = unsealed(s)?;
     let ct = read_all(&a.input, "ciphertext")?;
-    let ct = String::from_utf8(ct).map_err(|_| usage("the ciphertext is not text"))?;
-    let pt = k.decrypt(&name(&a.name)?, ct.trim(), &aad(&a.aad)?)?;
+    let ct = versioned(&ct)?;
+    let pt = k.decrypt(&name(&a.name)?, &ct, &aad(&a.aad)?)?;
     write_all(&None, pt.expose(), false)
 }
 
@@ -308,12 +315,8 @@ pub(crate) fn verify(s: &StoreArgs, a: VerifyArgs) -> Result<(), Failure> {
     let k = unsealed(s)?;
     let msg = read_all(&a.input, "message")?;
     let r: KeyRef = a.name.parse()?;
-    if k.verify(
-        &r,
-        &msg,
-        a.sig.trim(),
-        a.context.unwrap_or_default().as_bytes(),
-    )? {
+    let sig = versioned(a.sig.as_bytes())?;
+    if k.verify(&r, &msg, &sig, a.context.unwrap_or_default().as_bytes())? {
         eprintln!("signature valid");
         Ok(())
     } else {
@@ -348,9 +351,8 @@ pub(crate) fn encap(s: &StoreArgs, n: String) -> Result<(), Failure> {
 
 pub(crate) fn decap(s: &StoreArgs, n: String, input: Option<PathBuf>) -> Result<(), Failure> {
     let k = unsealed(s)?;
-    let ct = String::from_utf8(read_all(&input, "ciphertext")?)
-        .map_err(|_| usage("the ciphertext is not text"))?;
-    let ss = k.decapsulate(&name(&n)?, ct.trim())?;
+    let ct = versioned(&read_all(&input, "ciphertext")?)?;
+    let ss = k.decapsulate(&name(&n)?, &ct)?;
     println!("{}", B64.encode(ss.expose()));
     Ok(())
 }

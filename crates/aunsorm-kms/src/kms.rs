@@ -1,6 +1,7 @@
 //! The custody core: keys in a store, sealed under the root key.
 
 use crate::state::{KeyState, SecretKind, Version};
+use crate::versioned::Versioned;
 use crate::{
     Error, KeyName, KeyRef, PassphraseParams, Policy, ProtectedRoot, Purpose, Result, RootKey,
     VersionState, sealed,
@@ -9,14 +10,11 @@ use aunsorm_crypto::{
     AeadKey, Algorithm, AlgorithmKind, PrivateKey, PublicKey, SecretBytes, SignOptions,
 };
 use aunsorm_store::{Namespace, Store, StoreError};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 const ROOT_RECORD: &str = "root";
 const CAS_RETRIES: usize = 32;
-const PREFIX: &str = "aunsorm:v";
 
 /// Public facts about a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +65,8 @@ struct Loaded {
     state: KeyState,
     generation: u64,
     private: Mutex<HashMap<u32, Arc<PrivateKey>>>,
+    /// AEAD keys of every usable version, expanded once at load.
+    aead: HashMap<u32, AeadKey>,
 }
 
 impl Loaded {
@@ -291,22 +291,25 @@ impl Kms {
         })
     }
 
-    /// Encrypts with the newest version: `aunsorm:vN:<base64(nonce || ciphertext || tag)>`.
+    /// Encrypts with the newest version; the result carries the version
+    /// (`aunsorm:vN:<base64>` as text). The bytes are nonce || ciphertext || tag.
     ///
     /// # Errors
-    /// [`Error::PolicyDenied`] for a key not meant for encryption.
-    pub fn encrypt(&self, name: &KeyName, plaintext: &[u8], aad: &[u8]) -> Result<String> {
+    /// [`Error::PolicyDenied`] for a key not meant for encryption or expired.
+    pub fn encrypt(&self, name: &KeyName, plaintext: &[u8], aad: &[u8]) -> Result<Versioned> {
         let l = self.load(name)?;
         let (h, st) = (&l.header, &l.state);
         check_expiry(h)?;
         need(st, Purpose::Encrypt, name)?;
         let v = current(st, name)?;
-        let key = AeadKey::new(h.alg, &v.secret)?;
-        Ok(format!(
-            "{PREFIX}{}:{}",
-            v.number,
-            B64.encode(key.encrypt(aad, plaintext)?)
-        ))
+        let key = l
+            .aead
+            .get(&v.number)
+            .ok_or(Error::Internal("AEAD key not expanded"))?;
+        Ok(Versioned {
+            version: v.number,
+            bytes: key.encrypt(aad, plaintext)?,
+        })
     }
 
     /// Decrypts a ciphertext made by [`Kms::encrypt`] with any allowed version.
@@ -314,20 +317,29 @@ impl Kms {
     /// # Errors
     /// [`Error::InvalidInput`] for a malformed ciphertext; [`Error::PolicyDenied`] for a
     /// version below the minimum, destroyed or disabled; decryption failures.
-    pub fn decrypt(&self, name: &KeyName, ciphertext: &str, aad: &[u8]) -> Result<SecretBytes> {
-        let (version, body) = parse_versioned(ciphertext, "ciphertext")?;
+    pub fn decrypt(
+        &self,
+        name: &KeyName,
+        ciphertext: &Versioned,
+        aad: &[u8],
+    ) -> Result<SecretBytes> {
+        let (version, body) = (ciphertext.version, &ciphertext.bytes);
         let l = self.load(name)?;
-        let (h, st) = (&l.header, &l.state);
+        let st = &l.state;
         need(st, Purpose::Encrypt, name)?;
         let v = usable_for_reading(st, name, version)?;
-        Ok(AeadKey::new(h.alg, &v.secret)?.decrypt(aad, &body)?)
+        let key = l
+            .aead
+            .get(&v.number)
+            .ok_or(Error::Internal("AEAD key not expanded"))?;
+        Ok(key.decrypt(aad, body)?)
     }
 
     /// Signs with the newest version: `aunsorm:vN:<base64(signature)>`.
     ///
     /// # Errors
     /// [`Error::PolicyDenied`] for a key not meant for signing.
-    pub fn sign(&self, name: &KeyName, msg: &[u8], context: &[u8]) -> Result<String> {
+    pub fn sign(&self, name: &KeyName, msg: &[u8], context: &[u8]) -> Result<Versioned> {
         let l = self.load(name)?;
         let (h, st) = (&l.header, &l.state);
         check_expiry(h)?;
@@ -335,7 +347,10 @@ impl Kms {
         let v = current(st, name)?;
         let key = l.private_key(v)?;
         let sig = key.sign(msg, &SignOptions::new().context(context))?;
-        Ok(format!("{PREFIX}{}:{}", v.number, B64.encode(sig)))
+        Ok(Versioned {
+            version: v.number,
+            bytes: sig,
+        })
     }
 
     /// Verifies a signature made by [`Kms::sign`]; `Ok(false)` when it does not verify.
@@ -347,10 +362,10 @@ impl Kms {
         &self,
         key: &KeyRef,
         msg: &[u8],
-        signature: &str,
+        signature: &Versioned,
         context: &[u8],
     ) -> Result<bool> {
-        let (version, sig) = parse_versioned(signature, "signature")?;
+        let (version, sig) = (signature.version, &signature.bytes);
         if key.version.is_some_and(|v| v != version) {
             return Err(Error::invalid(
                 "signature",
@@ -362,7 +377,7 @@ impl Kms {
         need(st, Purpose::Sign, &key.name)?;
         let v = usable_for_reading(st, &key.name, version)?;
         let pk = PublicKey::from_raw(h.alg, &v.public)?;
-        match pk.verify(msg, &sig, &SignOptions::new().context(context)) {
+        match pk.verify(msg, sig, &SignOptions::new().context(context)) {
             Ok(()) => Ok(true),
             Err(aunsorm_crypto::Error::BadSignature) => Ok(false),
             Err(e) => Err(e.into()),
@@ -375,7 +390,7 @@ impl Kms {
     ///
     /// # Errors
     /// As [`Kms::encrypt`].
-    pub fn datakey(&self, name: &KeyName, aad: &[u8]) -> Result<(SecretBytes, String)> {
+    pub fn datakey(&self, name: &KeyName, aad: &[u8]) -> Result<(SecretBytes, Versioned)> {
         let dk =
             SecretBytes::new(aunsorm_crypto::rng::random_bytes(32).map_err(|_| Error::Entropy)?);
         let wrapped = self.encrypt(name, dk.expose(), aad)?;
@@ -386,28 +401,31 @@ impl Kms {
     ///
     /// # Errors
     /// [`Error::PolicyDenied`] for a key that is not an HMAC key.
-    pub fn hmac(&self, name: &KeyName, msg: &[u8]) -> Result<String> {
+    pub fn hmac(&self, name: &KeyName, msg: &[u8]) -> Result<Versioned> {
         let l = self.load(name)?;
         let (h, st) = (&l.header, &l.state);
         check_expiry(h)?;
         need(st, Purpose::Mac, name)?;
         let v = current(st, name)?;
         let tag = aunsorm_crypto::HmacKey::new(&v.secret).sign(msg);
-        Ok(format!("{PREFIX}{}:{}", v.number, B64.encode(tag)))
+        Ok(Versioned {
+            version: v.number,
+            bytes: tag.to_vec(),
+        })
     }
 
     /// Checks an HMAC made by [`Kms::hmac`] in constant time; `Ok(false)` if it is wrong.
     ///
     /// # Errors
     /// As [`Kms::verify`].
-    pub fn verify_hmac(&self, name: &KeyName, msg: &[u8], tag: &str) -> Result<bool> {
-        let (version, tag) = parse_versioned(tag, "hmac")?;
+    pub fn verify_hmac(&self, name: &KeyName, msg: &[u8], tag: &Versioned) -> Result<bool> {
+        let (version, tag) = (tag.version, &tag.bytes);
         let l = self.load(name)?;
         let st = &l.state;
         need(st, Purpose::Mac, name)?;
         let v = usable_for_reading(st, name, version)?;
         Ok(aunsorm_crypto::HmacKey::new(&v.secret)
-            .verify(msg, &tag)
+            .verify(msg, tag)
             .is_ok())
     }
 
@@ -416,27 +434,33 @@ impl Kms {
     ///
     /// # Errors
     /// [`Error::PolicyDenied`] for a key that is not a KEM key.
-    pub fn encapsulate(&self, name: &KeyName) -> Result<(SecretBytes, String)> {
+    pub fn encapsulate(&self, name: &KeyName) -> Result<(SecretBytes, Versioned)> {
         let l = self.load(name)?;
         let (h, st) = (&l.header, &l.state);
         check_expiry(h)?;
         need(st, Purpose::Kem, name)?;
         let v = current(st, name)?;
         let (ct, ss) = PublicKey::from_raw(h.alg, &v.public)?.encapsulate()?;
-        Ok((ss, format!("{PREFIX}{}:{}", v.number, B64.encode(ct))))
+        Ok((
+            ss,
+            Versioned {
+                version: v.number,
+                bytes: ct,
+            },
+        ))
     }
 
     /// Decapsulates a ciphertext made for any allowed version.
     ///
     /// # Errors
     /// As [`Kms::decrypt`].
-    pub fn decapsulate(&self, name: &KeyName, ciphertext: &str) -> Result<SecretBytes> {
-        let (version, ct) = parse_versioned(ciphertext, "KEM ciphertext")?;
+    pub fn decapsulate(&self, name: &KeyName, ciphertext: &Versioned) -> Result<SecretBytes> {
+        let (version, ct) = (ciphertext.version, &ciphertext.bytes);
         let l = self.load(name)?;
         let st = &l.state;
         need(st, Purpose::Kem, name)?;
         let v = usable_for_reading(st, name, version)?;
-        Ok(l.private_key(v)?.decapsulate(&ct)?)
+        Ok(l.private_key(v)?.decapsulate(ct)?)
     }
 
     /// The names of keys starting with `prefix`, in order, at most `limit` after `after`.
@@ -491,11 +515,25 @@ impl Kms {
             return Err(corrupt());
         }
         let state = KeyState::decode(payload.expose()).map_err(|_| corrupt())?;
+        let mut aead = HashMap::new();
+        if header.alg.kind() == AlgorithmKind::Aead {
+            for v in state
+                .versions
+                .iter()
+                .filter(|v| v.kind == SecretKind::Symmetric)
+            {
+                aead.insert(
+                    v.number,
+                    AeadKey::new(header.alg, &v.secret).map_err(|_| corrupt())?,
+                );
+            }
+        }
         let loaded = Arc::new(Loaded {
             header,
             state,
             generation: rec.generation,
             private: Mutex::new(HashMap::new()),
+            aead,
         });
         let mut cache = self
             .cache
@@ -661,24 +699,4 @@ fn usable_for_reading<'a>(st: &'a KeyState, name: &KeyName, version: u32) -> Res
         ))),
         _ => Ok(v),
     }
-}
-
-/// `aunsorm:vN:<base64>` into (N, bytes).
-fn parse_versioned(s: &str, what: &'static str) -> Result<(u32, Vec<u8>)> {
-    let rest = s
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| Error::invalid(what, "expected aunsorm:vN:<base64>"))?;
-    let (n, body) = rest
-        .split_once(':')
-        .ok_or_else(|| Error::invalid(what, "expected aunsorm:vN:<base64>"))?;
-    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0') {
-        return Err(Error::invalid(what, "bad version"));
-    }
-    let n = n
-        .parse::<u32>()
-        .map_err(|_| Error::invalid(what, "bad version"))?;
-    let body = B64
-        .decode(body)
-        .map_err(|_| Error::invalid(what, "body is not base64"))?;
-    Ok((n, body))
 }

@@ -8,12 +8,14 @@ mod name;
 mod root;
 pub mod sealed;
 mod state;
+mod versioned;
 
 pub use error::{Error, Result};
 pub use kms::{CACHE_CAPACITY, KeyInfo, Kms, VersionInfo};
 pub use name::{KeyName, KeyRef, MAX_NAME_LEN, MAX_SEGMENT_LEN};
 pub use root::{PassphraseParams, ProtectedRoot, ROOT_KEY_LEN, RootKey};
 pub use state::{Policy, Purpose, VersionState};
+pub use versioned::Versioned;
 
 #[doc(hidden)]
 pub mod fuzzing {

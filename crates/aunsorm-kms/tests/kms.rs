@@ -3,7 +3,7 @@
 //! tampering, bad input.
 
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{Error, KeyName, Kms, PassphraseParams, VersionState};
+use aunsorm_kms::{Error, KeyName, Kms, PassphraseParams, VersionState, Versioned};
 use aunsorm_store::{Namespace, SqliteStore, Store};
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -51,10 +51,10 @@ fn lifecycle_restart_and_errors() {
         Err(Error::Conflict(_))
     ));
     let c1 = kms.encrypt(&enc, b"one", b"ctx").unwrap();
-    assert!(c1.starts_with("aunsorm:v1:"));
+    assert!(c1.to_string().starts_with("aunsorm:v1:"));
     assert_eq!(kms.rotate(&enc).unwrap(), 2);
     let c2 = kms.encrypt(&enc, b"two", b"").unwrap();
-    assert!(c2.starts_with("aunsorm:v2:"));
+    assert!(c2.to_string().starts_with("aunsorm:v2:"));
     assert_eq!(kms.decrypt(&enc, &c1, b"ctx").unwrap().expose(), b"one");
     assert!(matches!(
         kms.decrypt(&enc, &c1, b"other"),
@@ -81,19 +81,19 @@ fn lifecycle_restart_and_errors() {
     // Bad input: typed errors, and nothing in the store changes.
     let before = store.get(Namespace::Keys, "acme/data").unwrap().unwrap();
     assert!(matches!(
-        kms.decrypt(&enc, "vault:v1:AAAA", b""),
+        "vault:v1:AAAA".parse::<Versioned>(),
         Err(Error::InvalidInput { .. })
     ));
     assert!(matches!(
-        kms.decrypt(&enc, "aunsorm:v01:AAAA", b""),
+        "aunsorm:v01:AAAA".parse::<Versioned>(),
         Err(Error::InvalidInput { .. })
     ));
     assert!(matches!(
-        kms.decrypt(&enc, "aunsorm:v1:***", b""),
+        "aunsorm:v1:***".parse::<Versioned>(),
         Err(Error::InvalidInput { .. })
     ));
     assert!(matches!(
-        kms.decrypt(&enc, "aunsorm:v9:AAAA", b""),
+        kms.decrypt(&enc, &"aunsorm:v9:AAAA".parse().unwrap(), b""),
         Err(Error::NoSuchKey(_))
     ));
     assert!(matches!(
@@ -274,7 +274,7 @@ proptest! {
         let mut newest = 1u32; // both keys rotate together
         let mut min = 1u32;
         let mut destroyed = std::collections::HashSet::new();
-        let mut made: Vec<(bool, u32, Vec<u8>, String)> = vec![]; // (is_sig, version, msg, output)
+        let mut made: Vec<(bool, u32, Vec<u8>, Versioned)> = vec![]; // (is_sig, version, msg, output)
         for op in ops {
             match op {
                 Op::Encrypt(b) => made.push((false, newest, vec![b], kms.encrypt(&enc, &[b], b"aad").unwrap())),
