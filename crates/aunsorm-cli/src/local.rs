@@ -76,6 +76,22 @@ pub(crate) enum KeyCmd {
         /// Lowest version allowed to decrypt or verify.
         #[arg(long)]
         min_decryption_version: Option<u32>,
+        /// Whether `key delete` may delete the key.
+        #[arg(long)]
+        deletion_allowed: Option<bool>,
+    },
+    /// Import a private key (PKCS#8, PEM or DER) as a new key.
+    Import {
+        /// Key name.
+        name: String,
+        /// The key file (`-` or absent: stdin).
+        #[arg(long = "in")]
+        input: Option<PathBuf>,
+    },
+    /// Delete a key and all its versions (only if its policy allows deletion).
+    Delete {
+        /// Key name.
+        name: String,
     },
     /// Destroy one version (NAME#vN): its material is zeroized, a tombstone remains.
     Destroy {
@@ -221,12 +237,24 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
         KeyCmd::Config {
             name: n,
             min_decryption_version,
+            deletion_allowed,
         } => {
             let n = name(&n)?;
             if let Some(m) = min_decryption_version {
                 k.set_min_decryption_version(&n, m)?;
             }
+            if let Some(d) = deletion_allowed {
+                k.set_deletion_allowed(&n, d)?;
+            }
             print_info(s, &k.info(&n)?);
+        }
+        KeyCmd::Import { name: n, input } => {
+            let pem = Zeroizing::new(read_all(&input, "private key")?);
+            print_info(s, &k.import_private_key(&name(&n)?, &pem, None)?);
+        }
+        KeyCmd::Delete { name: n } => {
+            k.delete(&name(&n)?)?;
+            eprintln!("deleted {n}");
         }
         KeyCmd::Destroy { key } => {
             let r: KeyRef = key.parse()?;

@@ -134,6 +134,33 @@ fn local_store_session() {
             .1
             .contains("destroyed")
     );
+    // Import a key made offline, then delete it once allowed.
+    let pem = ok(&st, &["pkey", "gen", "--alg", "ed25519"], b"");
+    ok(&st, &["key", "import", "acme/imp"], pem.as_bytes());
+    let pubkey = {
+        let p = dir.path().join("k.pem");
+        std::fs::write(&p, &pem).unwrap();
+        ok(&st, &["pkey", "pub", "--in", p.to_str().unwrap()], b"")
+    };
+    assert!(pubkey.starts_with("-----BEGIN PUBLIC KEY-----"));
+    assert!(ok(&st, &["sign", "acme/imp"], b"m").starts_with("aunsorm:v1:"));
+    assert!(
+        code(&st, &["key", "delete", "acme/imp"], b"")
+            .1
+            .contains("policy_denied")
+    );
+    ok(
+        &st,
+        &["key", "config", "acme/imp", "--deletion-allowed", "true"],
+        b"",
+    );
+    ok(&st, &["key", "delete", "acme/imp"], b"");
+    assert!(
+        code(&st, &["key", "show", "acme/imp"], b"")
+            .1
+            .contains("no_such_key")
+    );
+
     // Bad input: each a typed error with exit 2.
     for (args, want) in [
         (&["encrypt", "acme/sig"][..], "policy_denied"),

@@ -195,18 +195,122 @@ impl Kms {
     ) -> Result<KeyInfo> {
         let created_at = now();
         let state = KeyState {
-            policy: Policy {
-                purpose: default_purpose(alg),
-                exportable: false,
-                deletion_allowed: false,
-                min_decryption_version: 1,
-                min_encryption_version: 0,
-                auto_rotate_secs: 0,
-            },
+            policy: default_policy(alg),
             versions: vec![new_version(alg, 1, created_at)?],
         };
         self.write(name, alg, created_at, not_after, &state, None)?;
         self.info(name)
+    }
+
+    /// Imports a private key (PKCS#8, PEM or DER) as version 1 of a new key.
+    ///
+    /// # Security
+    /// The caller held the key in the clear; prefer generating keys inside the KMS, or
+    /// wrapped import once it exists.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] if the name exists; key parsing errors.
+    pub fn import_private_key(
+        &self,
+        name: &KeyName,
+        pkcs8: &[u8],
+        not_after: Option<u64>,
+    ) -> Result<KeyInfo> {
+        let key = PrivateKey::from_pkcs8(pkcs8)?;
+        let alg = key.algorithm();
+        let (kind, secret) = match key.seed() {
+            Some(s) => (SecretKind::Seed, s.expose().to_vec()),
+            None => (SecretKind::Pkcs8, key.to_pkcs8_der()?.expose().to_vec()),
+        };
+        let created_at = now();
+        let state = KeyState {
+            policy: default_policy(alg),
+            versions: vec![Version {
+                number: 1,
+                state: VersionState::Active,
+                created_at,
+                kind,
+                secret,
+                public: key.public_key().to_raw(),
+            }],
+        };
+        self.write(name, alg, created_at, not_after, &state, None)?;
+        self.info(name)
+    }
+
+    /// Imports raw symmetric key bytes (AEAD or HMAC) as version 1 of a new key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a non-symmetric algorithm or a wrong length.
+    pub fn import_symmetric(&self, name: &KeyName, alg: Algorithm, key: &[u8]) -> Result<KeyInfo> {
+        match alg.kind() {
+            AlgorithmKind::Aead => {
+                AeadKey::new(alg, key)?;
+            }
+            AlgorithmKind::Mac if key.len() >= 32 => {}
+            AlgorithmKind::Mac => return Err(Error::invalid("HMAC key", "at least 32 bytes")),
+            _ => {
+                return Err(Error::invalid(
+                    "algorithm",
+                    format!("{alg} is not symmetric"),
+                ));
+            }
+        }
+        let created_at = now();
+        let state = KeyState {
+            policy: default_policy(alg),
+            versions: vec![Version {
+                number: 1,
+                state: VersionState::Active,
+                created_at,
+                kind: SecretKind::Symmetric,
+                secret: key.to_vec(),
+                public: vec![],
+            }],
+        };
+        self.write(name, alg, created_at, None, &state, None)?;
+        self.info(name)
+    }
+
+    /// Changes whether the key may be deleted.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchKey`], [`Error::Sealed`].
+    pub fn set_deletion_allowed(&self, name: &KeyName, allowed: bool) -> Result<()> {
+        self.update(name, |_, st| {
+            st.policy.deletion_allowed = allowed;
+            Ok(())
+        })
+    }
+
+    /// Deletes a key and all its versions, if its policy allows deletion.
+    ///
+    /// # Errors
+    /// [`Error::PolicyDenied`] unless `deletion_allowed`; [`Error::NoSuchKey`].
+    pub fn delete(&self, name: &KeyName) -> Result<()> {
+        for _ in 0..CAS_RETRIES {
+            let l = self.load(name)?;
+            if !l.state.policy.deletion_allowed {
+                return Err(Error::PolicyDenied(format!(
+                    "{name} does not allow deletion"
+                )));
+            }
+            let r = self
+                .store
+                .delete(Namespace::Keys, name.as_str(), l.generation)
+                .map_err(storage);
+            if let Ok(mut c) = self.cache.write() {
+                c.remove(name);
+            }
+            match r {
+                Ok(()) => return Ok(()),
+                Err(Error::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict(format!(
+            "{name}: too many concurrent updates"
+        )))
     }
 
     /// Adds a new version, which becomes the one used for new operations.
@@ -607,6 +711,17 @@ impl Kms {
         Err(Error::Conflict(format!(
             "{name}: too many concurrent updates"
         )))
+    }
+}
+
+fn default_policy(alg: Algorithm) -> Policy {
+    Policy {
+        purpose: default_purpose(alg),
+        exportable: false,
+        deletion_allowed: false,
+        min_decryption_version: 1,
+        min_encryption_version: 0,
+        auto_rotate_secs: 0,
     }
 }
 

@@ -143,6 +143,48 @@ fn lifecycle_restart_and_errors() {
         ["acme/ml-kem-768", "acme/sig", "acme/x-wing"]
     );
 
+    // Import and delete.
+    let imported = aunsorm_crypto::PrivateKey::generate(Algorithm::EcdsaP256).unwrap();
+    let pem = imported.to_pkcs8_pem().unwrap();
+    let imp = name("acme/imported");
+    let info = kms.import_private_key(&imp, pem.as_bytes(), None).unwrap();
+    assert_eq!(info.versions[0].public_key, imported.public_key().to_raw());
+    let s = kms.sign(&imp, b"m", b"").unwrap();
+    imported
+        .public_key()
+        .verify(b"m", &s.bytes, &aunsorm_crypto::SignOptions::new())
+        .unwrap();
+    assert!(matches!(
+        kms.import_private_key(&imp, pem.as_bytes(), None),
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        kms.import_private_key(&name("x"), b"junk", None),
+        Err(Error::Crypto(_))
+    ));
+    let sym = name("acme/sym");
+    kms.import_symmetric(&sym, Algorithm::ChaCha20Poly1305, &[9u8; 32])
+        .unwrap();
+    let c = kms.encrypt(&sym, b"p", b"").unwrap();
+    let raw = aunsorm_crypto::AeadKey::new(Algorithm::ChaCha20Poly1305, &[9u8; 32]).unwrap();
+    assert_eq!(raw.decrypt(b"", &c.bytes).unwrap().expose(), b"p");
+    assert!(
+        kms.import_symmetric(&name("y"), Algorithm::Aes256Gcm, &[1u8; 16])
+            .is_err()
+    );
+    assert!(
+        kms.import_symmetric(&name("y"), Algorithm::Ed25519, &[1u8; 32])
+            .is_err()
+    );
+    assert!(matches!(kms.delete(&sym), Err(Error::PolicyDenied(_))));
+    kms.set_deletion_allowed(&sym, true).unwrap();
+    kms.delete(&sym).unwrap();
+    assert!(matches!(
+        kms.encrypt(&sym, b"p", b""),
+        Err(Error::NoSuchKey(_))
+    ));
+    assert!(matches!(kms.delete(&sym), Err(Error::NoSuchKey(_))));
+
     // An expired key refuses new encryptions.
     kms.create(&name("old"), Algorithm::Aes256Gcm, Some(1))
         .unwrap();
