@@ -1,10 +1,14 @@
 //! Custody commands against a local store (`--store PATH`, `AUNSORM_STORE`), unsealed
-//! with `AUNSORM_PASSPHRASE`. The server issue points the same commands at the HTTP API.
+//! with `AUNSORM_PASSPHRASE` or `AUNSORM_UNSEAL_SHARES`. The server issue points the
+//! same commands at the HTTP API.
 
 use crate::io::{read_all, write_all};
 use crate::{Failure, usage};
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{KeyInfo, KeyName, KeyRef, Kms, PassphraseParams, VersionState, Versioned};
+use aunsorm_kms::{
+    KeyConfig, KeyInfo, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, RootMode, VersionState,
+    Versioned, WrappingKeyAlg,
+};
 use aunsorm_store::SqliteStore;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -31,13 +35,22 @@ pub(crate) struct StoreArgs {
 
 #[derive(Subcommand)]
 pub(crate) enum Operator {
-    /// Create the root key, protected by the passphrase in AUNSORM_PASSPHRASE (or the
-    /// variable named by --passphrase-env).
+    /// Create the root key: under unseal shares (--shares N --threshold K; the shares
+    /// are printed once, one per line), or under the passphrase in AUNSORM_PASSPHRASE
+    /// (or the variable named by --passphrase-env).
     Init {
         /// Environment variable holding the passphrase.
-        #[arg(long, default_value = "AUNSORM_PASSPHRASE")]
+        #[arg(long, default_value = "AUNSORM_PASSPHRASE", conflicts_with = "shares")]
         passphrase_env: String,
+        /// Number of unseal shares to make.
+        #[arg(long, requires = "threshold")]
+        shares: Option<u8>,
+        /// Shares needed to unseal.
+        #[arg(long, requires = "shares")]
+        threshold: Option<u8>,
     },
+    /// Whether the store is initialized, and how it is unsealed.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -46,12 +59,11 @@ pub(crate) enum KeyCmd {
     Create {
         /// Key name (`name` or `tenant/name`).
         name: String,
-        /// Algorithm identifier.
+        /// Algorithm identifier (`aunsorm algorithms`).
         #[arg(long)]
         alg: String,
-        /// Expiry, Unix seconds.
-        #[arg(long)]
-        not_after: Option<u64>,
+        #[command(flatten)]
+        opts: CreateOpts,
     },
     /// List key names.
     List {
@@ -76,17 +88,62 @@ pub(crate) enum KeyCmd {
         /// Lowest version allowed to decrypt or verify.
         #[arg(long)]
         min_decryption_version: Option<u32>,
+        /// Lowest version allowed for new output when a version is named (0: none).
+        #[arg(long)]
+        min_encryption_version: Option<u32>,
         /// Whether `key delete` may delete the key.
         #[arg(long)]
         deletion_allowed: Option<bool>,
+        /// Make the key exportable (cannot be undone).
+        #[arg(long)]
+        exportable: bool,
+        /// Rotate automatically after this many seconds (0: never).
+        #[arg(long)]
+        auto_rotate: Option<u64>,
+        /// New expiry, Unix seconds (0: none).
+        #[arg(long)]
+        not_after: Option<u64>,
     },
-    /// Import a private key (PKCS#8, PEM or DER) as a new key.
+    /// Import a key: PKCS#8 (PEM or DER), raw bytes for a symmetric --alg, or with
+    /// --wrapped material encrypted to the store's wrapping key (`key wrapping-key`).
     Import {
         /// Key name.
         name: String,
+        /// Algorithm (required for symmetric keys; checked against PKCS#8 otherwise).
+        #[arg(long)]
+        alg: Option<String>,
+        /// The input is wrapped: a sealed file (`aunsorm seal --to` the ML-KEM-768
+        /// wrapping key) or Vault's RSA-OAEP + AES-KWP form for the RSA-4096 one.
+        #[arg(long)]
+        wrapped: bool,
         /// The key file (`-` or absent: stdin).
         #[arg(long = "in")]
         input: Option<PathBuf>,
+        #[command(flatten)]
+        opts: CreateOpts,
+    },
+    /// Print the public key to wrap imported key material to (PEM).
+    WrappingKey {
+        /// ml-kem-768 (for `aunsorm seal --to`) or rsa-4096 (Vault's format).
+        #[arg(long, default_value = "ml-kem-768", value_parser = ["ml-kem-768", "rsa-4096"])]
+        alg: String,
+    },
+    /// A statement of a key's algorithm, fingerprint and policy, signed by the store's
+    /// attestation key (ML-DSA-65, context "aunsorm attestation v1").
+    Attest {
+        /// Key name (or `name#vN`).
+        name: String,
+        /// Write the raw signature here; stdout then holds exactly the signed statement.
+        #[arg(long)]
+        sig_out: Option<PathBuf>,
+    },
+    /// Print the store's attestation public key (PEM).
+    AttestationKey,
+    /// Export a version's private key (PKCS#8 PEM; symmetric keys: base64), if the key
+    /// is exportable.
+    Export {
+        /// Key name (or `name#vN`).
+        name: String,
     },
     /// Delete a key and all its versions (only if its policy allows deletion).
     Delete {
@@ -100,9 +157,37 @@ pub(crate) enum KeyCmd {
     },
 }
 
+/// Policy of a new key.
+#[derive(Args)]
+pub(crate) struct CreateOpts {
+    /// Allow exporting the private key.
+    #[arg(long)]
+    exportable: bool,
+    /// Allow `key delete`.
+    #[arg(long)]
+    deletion_allowed: bool,
+    /// Expiry, Unix seconds.
+    #[arg(long)]
+    not_after: Option<u64>,
+    /// Rotate automatically after this many seconds.
+    #[arg(long, default_value_t = 0)]
+    auto_rotate: u64,
+}
+
+impl CreateOpts {
+    fn options(&self) -> KeyOptions {
+        KeyOptions {
+            exportable: self.exportable,
+            deletion_allowed: self.deletion_allowed,
+            not_after: self.not_after,
+            auto_rotate_secs: self.auto_rotate,
+        }
+    }
+}
+
 #[derive(Args)]
 pub(crate) struct DataArgs {
-    /// Key name.
+    /// Key name (`name#vN` picks a version where that makes sense).
     name: String,
     /// Associated data, base64.
     #[arg(long)]
@@ -114,7 +199,7 @@ pub(crate) struct DataArgs {
 
 #[derive(Args)]
 pub(crate) struct SignArgs {
-    /// Key name.
+    /// Key name (or `name#vN`).
     name: String,
     /// Context string (ML-DSA, SLH-DSA, composite).
     #[arg(long)]
@@ -148,18 +233,43 @@ fn kms(s: &StoreArgs) -> Result<Kms, Failure> {
     Ok(Kms::new(Arc::new(store)))
 }
 
+/// The store's KMS, unsealed with AUNSORM_UNSEAL_SHARES (shares separated by white
+/// space or commas) or AUNSORM_PASSPHRASE.
 fn unsealed(s: &StoreArgs) -> Result<Kms, Failure> {
     let k = kms(s)?;
-    let pw = Zeroizing::new(
-        std::env::var("AUNSORM_PASSPHRASE")
-            .map_err(|_| usage("set AUNSORM_PASSPHRASE to unseal the local store"))?,
-    );
+    if let Ok(shares) = std::env::var("AUNSORM_UNSEAL_SHARES") {
+        let shares = Zeroizing::new(shares);
+        let list: Vec<&str> = shares
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .collect();
+        k.unseal_with_shares(&list)?;
+        return Ok(k);
+    }
+    let pw = Zeroizing::new(std::env::var("AUNSORM_PASSPHRASE").map_err(|_| {
+        usage("set AUNSORM_PASSPHRASE or AUNSORM_UNSEAL_SHARES to unseal the local store")
+    })?);
     k.unseal_with_passphrase(pw.as_bytes())?;
     Ok(k)
 }
 
 fn name(s: &str) -> Result<KeyName, Failure> {
     Ok(s.parse()?)
+}
+
+fn key_ref(s: &str) -> Result<KeyRef, Failure> {
+    Ok(s.parse()?)
+}
+
+/// A key name for operations that take their version from the input.
+fn unversioned(s: &str) -> Result<KeyName, Failure> {
+    let r = key_ref(s)?;
+    if r.version.is_some() {
+        return Err(usage(
+            "the version comes from the input: name the key without #vN",
+        ));
+    }
+    Ok(r.name)
 }
 
 /// Text `aunsorm:vN:<base64>`, surrounding white space ignored.
@@ -187,7 +297,27 @@ impl From<aunsorm_kms::Error> for Failure {
 
 pub(crate) fn operator(s: &StoreArgs, cmd: Operator) -> Result<(), Failure> {
     match cmd {
-        Operator::Init { passphrase_env } => {
+        Operator::Init {
+            shares: Some(n),
+            threshold: Some(t),
+            ..
+        } => {
+            let shares = kms(s)?.init_with_shares(n, t)?;
+            if s.format == "json" {
+                let list: Vec<&str> = shares.iter().map(|s| s.expose()).collect();
+                println!("{}", serde_json::json!({"shares": list, "threshold": t}));
+            } else {
+                for sh in &shares {
+                    println!("{}", sh.expose());
+                }
+            }
+            eprintln!(
+                "initialized {}: {t} of these {n} shares unseal it; they are shown once, hand each to its holder",
+                s.store.display()
+            );
+            Ok(())
+        }
+        Operator::Init { passphrase_env, .. } => {
             let pw = Zeroizing::new(
                 std::env::var(&passphrase_env)
                     .map_err(|_| usage(format!("set {passphrase_env} to the passphrase")))?,
@@ -199,19 +329,40 @@ pub(crate) fn operator(s: &StoreArgs, cmd: Operator) -> Result<(), Failure> {
             eprintln!("initialized {}", s.store.display());
             Ok(())
         }
+        Operator::Status => {
+            let st = kms(s)?.status()?;
+            let mode = match st.mode {
+                None => "none".to_string(),
+                Some(RootMode::Passphrase) => "passphrase".to_string(),
+                Some(RootMode::Shares { threshold, shares }) => {
+                    format!("shares ({threshold} of {shares})")
+                }
+                Some(_) => "other".to_string(),
+            };
+            if s.format == "json" {
+                println!(
+                    "{}",
+                    serde_json::json!({"initialized": st.initialized, "sealed": st.sealed, "unseal": mode})
+                );
+            } else {
+                println!("initialized  {}", st.initialized);
+                println!(
+                    "sealed       {} (a local store is unsealed per command)",
+                    st.sealed
+                );
+                println!("unseal       {mode}");
+            }
+            Ok(())
+        }
     }
 }
 
 pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
     let k = unsealed(s)?;
     match cmd {
-        KeyCmd::Create {
-            name: n,
-            alg,
-            not_after,
-        } => {
+        KeyCmd::Create { name: n, alg, opts } => {
             let alg: Algorithm = alg.parse()?;
-            print_info(s, &k.create(&name(&n)?, alg, not_after)?);
+            print_info(s, &k.create(&name(&n)?, alg, &opts.options())?);
         }
         KeyCmd::List { prefix } => {
             let mut all = vec![];
@@ -237,27 +388,101 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
         KeyCmd::Config {
             name: n,
             min_decryption_version,
+            min_encryption_version,
             deletion_allowed,
+            exportable,
+            auto_rotate,
+            not_after,
         } => {
-            let n = name(&n)?;
-            if let Some(m) = min_decryption_version {
-                k.set_min_decryption_version(&n, m)?;
-            }
-            if let Some(d) = deletion_allowed {
-                k.set_deletion_allowed(&n, d)?;
-            }
-            print_info(s, &k.info(&n)?);
+            let cfg = KeyConfig {
+                min_decryption_version,
+                min_encryption_version,
+                deletion_allowed,
+                exportable: exportable.then_some(true),
+                auto_rotate_secs: auto_rotate,
+                not_after,
+            };
+            print_info(s, &k.configure(&name(&n)?, &cfg)?);
         }
-        KeyCmd::Import { name: n, input } => {
-            let pem = Zeroizing::new(read_all(&input, "private key")?);
-            print_info(s, &k.import_private_key(&name(&n)?, &pem, None)?);
+        KeyCmd::Import {
+            name: n,
+            alg,
+            wrapped,
+            input,
+            opts,
+        } => {
+            let bytes = Zeroizing::new(read_all(&input, "key")?);
+            let alg: Option<Algorithm> = alg.map(|a| a.parse()).transpose()?;
+            let n = name(&n)?;
+            let o = opts.options();
+            let info = match alg {
+                _ if wrapped => k.import_wrapped(&n, alg, &bytes, &o)?,
+                Some(a)
+                    if matches!(
+                        a,
+                        Algorithm::Aes256Gcm
+                            | Algorithm::ChaCha20Poly1305
+                            | Algorithm::XChaCha20Poly1305
+                            | Algorithm::HmacSha256
+                    ) =>
+                {
+                    k.import_symmetric(&n, a, &bytes, &o)?
+                }
+                _ => {
+                    let info = k.import_private_key(&n, &bytes, &o)?;
+                    if let Some(a) = alg.filter(|a| *a != info.alg) {
+                        return Err(usage(format!(
+                            "the file holds a {} key, not {a}; imported as {}",
+                            info.alg, info.alg
+                        )));
+                    }
+                    info
+                }
+            };
+            print_info(s, &info);
+        }
+        KeyCmd::WrappingKey { alg } => {
+            let w = if alg == "rsa-4096" {
+                WrappingKeyAlg::Rsa4096
+            } else {
+                WrappingKeyAlg::MlKem768
+            };
+            print!("{}", k.wrapping_key(w)?.to_spki_pem()?);
+        }
+        KeyCmd::Attest { name: n, sig_out } => {
+            let a = k.attest(&key_ref(&n)?)?;
+            if s.format == "json" {
+                println!(
+                    "{}",
+                    serde_json::json!({"statement": a.statement, "signature": B64.encode(&a.signature),
+                        "signer": a.signer.to_spki_pem()?, "context": "aunsorm attestation v1"})
+                );
+            } else {
+                print!("{}", a.statement);
+                match sig_out {
+                    Some(p) => write_all(&Some(p), &a.signature, false)?,
+                    None => println!("signature: {}", B64.encode(&a.signature)),
+                }
+            }
+        }
+        KeyCmd::AttestationKey => print!("{}", k.attestation_key()?.to_spki_pem()?),
+        KeyCmd::Export { name: n } => {
+            let r = key_ref(&n)?;
+            let info = k.info(&r.name)?;
+            let secret = k.export(&r)?;
+            if info.versions.iter().all(|v| v.public_key.is_empty()) {
+                println!("{}", Zeroizing::new(B64.encode(secret.expose())).as_str());
+            } else {
+                let key = aunsorm_crypto::PrivateKey::from_pkcs8_der(secret.expose())?;
+                print!("{}", key.to_pkcs8_pem()?.as_str());
+            }
         }
         KeyCmd::Delete { name: n } => {
             k.delete(&name(&n)?)?;
             eprintln!("deleted {n}");
         }
         KeyCmd::Destroy { key } => {
-            let r: KeyRef = key.parse()?;
+            let r = key_ref(&key)?;
             let v = r
                 .version
                 .ok_or_else(|| usage("name the version to destroy: NAME#vN"))?;
@@ -276,6 +501,7 @@ fn print_info(s: &StoreArgs, i: &KeyInfo) {
         VersionState::Destroyed => "destroyed",
         _ => "unknown",
     };
+    let p = &i.policy;
     if s.format == "json" {
         let versions: Vec<_> = i
             .versions
@@ -287,18 +513,25 @@ fn print_info(s: &StoreArgs, i: &KeyInfo) {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"name": i.name.as_str(), "alg": i.alg.id(), "purpose": format!("{:?}", i.policy.purpose).to_lowercase(),
-                "min_decryption_version": i.policy.min_decryption_version, "exportable": i.policy.exportable,
-                "deletion_allowed": i.policy.deletion_allowed, "created_at": i.created_at, "versions": versions})
+            serde_json::json!({"name": i.name.as_str(), "alg": i.alg.id(), "purpose": format!("{:?}", p.purpose).to_lowercase(),
+                "min_decryption_version": p.min_decryption_version, "min_encryption_version": p.min_encryption_version,
+                "exportable": p.exportable, "deletion_allowed": p.deletion_allowed, "auto_rotate_secs": p.auto_rotate_secs,
+                "created_at": i.created_at, "not_after": i.not_after, "latest_version": i.latest_version(), "versions": versions})
         );
     } else {
         println!("name                    {}", i.name);
         println!("algorithm               {}", i.alg);
-        println!("purpose                 {:?}", i.policy.purpose);
-        println!(
-            "min_decryption_version  {}",
-            i.policy.min_decryption_version
-        );
+        println!("purpose                 {:?}", p.purpose);
+        println!("min_decryption_version  {}", p.min_decryption_version);
+        println!("min_encryption_version  {}", p.min_encryption_version);
+        println!("exportable              {}", p.exportable);
+        println!("deletion_allowed        {}", p.deletion_allowed);
+        if p.auto_rotate_secs != 0 {
+            println!("auto_rotate             {}s", p.auto_rotate_secs);
+        }
+        if let Some(t) = i.not_after {
+            println!("not_after               {t}");
+        }
         for v in &i.versions {
             println!(
                 "v{:<4} {:<13} created {}",
@@ -313,16 +546,36 @@ fn print_info(s: &StoreArgs, i: &KeyInfo) {
 pub(crate) fn encrypt(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
     let k = unsealed(s)?;
     let pt = Zeroizing::new(read_all(&a.input, "plaintext")?);
-    println!("{}", k.encrypt(&name(&a.name)?, &pt, &aad(&a.aad)?)?);
+    println!("{}", k.encrypt(&key_ref(&a.name)?, &pt, &aad(&a.aad)?)?);
     Ok(())
 }
 
 pub(crate) fn decrypt(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
     let k = unsealed(s)?;
-    let ct = read_all(&a.input, "ciphertext")?;
-    let ct = versioned(&ct)?;
-    let pt = k.decrypt(&name(&a.name)?, &ct, &aad(&a.aad)?)?;
+    let ct = versioned(&read_all(&a.input, "ciphertext")?)?;
+    let pt = k.decrypt(&unversioned(&a.name)?, &ct, &aad(&a.aad)?)?;
     write_all(&None, pt.expose(), false)
+}
+
+pub(crate) fn rewrap(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
+    let k = unsealed(s)?;
+    let ct = versioned(&read_all(&a.input, "ciphertext")?)?;
+    println!("{}", k.rewrap(&unversioned(&a.name)?, &ct, &aad(&a.aad)?)?);
+    Ok(())
+}
+
+pub(crate) fn wrap(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
+    let k = unsealed(s)?;
+    let secret = Zeroizing::new(read_all(&a.input, "secret")?);
+    println!("{}", k.wrap(&key_ref(&a.name)?, &secret, &aad(&a.aad)?)?);
+    Ok(())
+}
+
+pub(crate) fn unwrap(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
+    let k = unsealed(s)?;
+    let w = versioned(&read_all(&a.input, "wrapped secret")?)?;
+    let secret = k.unwrap(&unversioned(&a.name)?, &w, &aad(&a.aad)?)?;
+    write_all(&None, secret.expose(), false)
 }
 
 pub(crate) fn sign(s: &StoreArgs, a: SignArgs) -> Result<(), Failure> {
@@ -331,7 +584,7 @@ pub(crate) fn sign(s: &StoreArgs, a: SignArgs) -> Result<(), Failure> {
     println!(
         "{}",
         k.sign(
-            &name(&a.name)?,
+            &key_ref(&a.name)?,
             &msg,
             a.context.unwrap_or_default().as_bytes()
         )?
@@ -342,7 +595,7 @@ pub(crate) fn sign(s: &StoreArgs, a: SignArgs) -> Result<(), Failure> {
 pub(crate) fn verify(s: &StoreArgs, a: VerifyArgs) -> Result<(), Failure> {
     let k = unsealed(s)?;
     let msg = read_all(&a.input, "message")?;
-    let r: KeyRef = a.name.parse()?;
+    let r = key_ref(&a.name)?;
     let sig = versioned(a.sig.as_bytes())?;
     if k.verify(&r, &msg, &sig, a.context.unwrap_or_default().as_bytes())? {
         eprintln!("signature valid");
@@ -355,32 +608,40 @@ pub(crate) fn verify(s: &StoreArgs, a: VerifyArgs) -> Result<(), Failure> {
 pub(crate) fn hmac(s: &StoreArgs, n: String, input: Option<PathBuf>) -> Result<(), Failure> {
     let k = unsealed(s)?;
     let msg = read_all(&input, "message")?;
-    println!("{}", k.hmac(&name(&n)?, &msg)?);
+    println!("{}", k.hmac(&key_ref(&n)?, &msg)?);
     Ok(())
 }
 
-pub(crate) fn datakey(s: &StoreArgs, n: String, wrapped_only: bool) -> Result<(), Failure> {
+pub(crate) fn datakey(
+    s: &StoreArgs,
+    n: String,
+    wrapped_only: bool,
+    bytes: usize,
+) -> Result<(), Failure> {
     let k = unsealed(s)?;
-    let (dk, wrapped) = k.datakey(&name(&n)?, b"")?;
+    let (dk, wrapped) = k.datakey(&key_ref(&n)?, bytes, b"")?;
     if wrapped_only {
         println!("{wrapped}");
     } else {
-        println!("{}\n{wrapped}", B64.encode(dk.expose()));
+        println!(
+            "{}\n{wrapped}",
+            Zeroizing::new(B64.encode(dk.expose())).as_str()
+        );
     }
     Ok(())
 }
 
 pub(crate) fn encap(s: &StoreArgs, n: String) -> Result<(), Failure> {
     let k = unsealed(s)?;
-    let (ss, ct) = k.encapsulate(&name(&n)?)?;
-    println!("{}\n{ct}", B64.encode(ss.expose()));
+    let (ss, ct) = k.encapsulate(&key_ref(&n)?)?;
+    println!("{}\n{ct}", Zeroizing::new(B64.encode(ss.expose())).as_str());
     Ok(())
 }
 
 pub(crate) fn decap(s: &StoreArgs, n: String, input: Option<PathBuf>) -> Result<(), Failure> {
     let k = unsealed(s)?;
     let ct = versioned(&read_all(&input, "ciphertext")?)?;
-    let ss = k.decapsulate(&name(&n)?, &ct)?;
-    println!("{}", B64.encode(ss.expose()));
+    let ss = k.decapsulate(&unversioned(&n)?, &ct)?;
+    println!("{}", Zeroizing::new(B64.encode(ss.expose())).as_str());
     Ok(())
 }

@@ -31,7 +31,7 @@ enum Command {
     Open(seal::OpenArgs),
     /// List the algorithm identifiers this build supports.
     Algorithms,
-    /// Initialize the local store's root key.
+    /// Initialize the local store's root key; show its status.
     #[command(subcommand)]
     Operator(local::Operator),
     /// Manage keys in the local store.
@@ -41,6 +41,12 @@ enum Command {
     Encrypt(local::DataArgs),
     /// Decrypt an aunsorm:vN:... ciphertext; plaintext to stdout.
     Decrypt(local::DataArgs),
+    /// Re-encrypt an aunsorm:vN:... ciphertext under the newest version.
+    Rewrap(local::DataArgs),
+    /// Wrap a secret under a stored AEAD or KEM key; prints aunsorm:vN:...
+    Wrap(local::DataArgs),
+    /// Unwrap what `aunsorm wrap` made; the secret to stdout.
+    Unwrap(local::DataArgs),
     /// Sign with a stored key; prints aunsorm:vN:...
     Sign(local::SignArgs),
     /// Verify a signature made by `aunsorm sign`: exit 0 valid, 1 invalid, 2 error.
@@ -60,6 +66,9 @@ enum Command {
         /// Print only the wrapped key.
         #[arg(long)]
         wrapped_only: bool,
+        /// Data key size in bytes (16, 24, 32 or 64).
+        #[arg(long, default_value_t = 32)]
+        bytes: usize,
     },
     /// Encapsulate to a stored KEM key: prints the base64 secret and the ciphertext.
     Encap {
@@ -120,7 +129,14 @@ fn main() -> ExitCode {
         Command::Sign(a) => local::sign(st, a),
         Command::Verify(a) => local::verify(st, a),
         Command::Hmac { name, input } => local::hmac(st, name, input),
-        Command::Datakey { name, wrapped_only } => local::datakey(st, name, wrapped_only),
+        Command::Rewrap(a) => local::rewrap(st, a),
+        Command::Wrap(a) => local::wrap(st, a),
+        Command::Unwrap(a) => local::unwrap(st, a),
+        Command::Datakey {
+            name,
+            wrapped_only,
+            bytes,
+        } => local::datakey(st, name, wrapped_only, bytes),
         Command::Encap { name } => local::encap(st, name),
         Command::Decap { name, input } => local::decap(st, name, input),
         Command::Pkey(p) => pkey::run(p),

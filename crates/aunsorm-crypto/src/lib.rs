@@ -21,6 +21,7 @@ mod hybrid;
 mod jwk;
 mod kdf;
 mod keys;
+mod keywrap;
 mod mldsa;
 mod mlkem;
 pub mod rng;
@@ -35,6 +36,7 @@ pub use error::{Error, Result};
 pub use jwk::Jwk;
 pub use kdf::{HMAC_SHA256_LEN, HmacKey, hkdf_sha3_256, hkdf_sha256, sha3_256, sha256, sha512};
 pub use keys::{EcdsaFormat, PrivateKey, PublicKey, RsaPadding, SignOptions};
+pub use keywrap::{aes256_kwp_unwrap, aes256_kwp_wrap};
 pub use secret::{SecretBytes, SharedSecret};
 
 #[doc(hidden)]

@@ -8,7 +8,7 @@
 //! as in aunsorm-crypto's overhead bench. `cargo bench -p aunsorm-kms --bench hot`
 
 use aunsorm_crypto::{AeadKey, Algorithm, PrivateKey, SignOptions};
-use aunsorm_kms::{KeyName, Kms, PassphraseParams};
+use aunsorm_kms::{KeyName, KeyOptions, KeyRef, Kms, PassphraseParams};
 use aunsorm_store::MemoryStore;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -66,14 +66,15 @@ fn main() {
     let msg = [7u8; 64];
     for alg in [Algorithm::Ed25519, Algorithm::MlDsa65] {
         let name: KeyName = format!("bench-{}", alg.id()).parse().unwrap();
-        kms.create(&name, alg, None).unwrap();
+        kms.create(&name, alg, &KeyOptions::default()).unwrap();
         let raw = PrivateKey::generate(alg).unwrap();
         let opts = SignOptions::new();
+        let kr = r(&name);
         compare(
             &format!("{alg} sign (hot key)"),
             50,
             || {
-                black_box(kms.sign(&name, &msg, b"").unwrap());
+                black_box(kms.sign(&kr, &msg, b"").unwrap());
             },
             || {
                 black_box(raw.sign(&msg, &opts).unwrap());
@@ -81,17 +82,23 @@ fn main() {
         );
     }
     let name: KeyName = "bench-aes".parse().unwrap();
-    kms.create(&name, Algorithm::Aes256Gcm, None).unwrap();
+    kms.create(&name, Algorithm::Aes256Gcm, &KeyOptions::default())
+        .unwrap();
     let raw = AeadKey::new(Algorithm::Aes256Gcm, &[1u8; 32]).unwrap();
     let pt = [5u8; 1024];
+    let kr = r(&name);
     compare(
         "AES-256-GCM encrypt 1 KiB (hot key)",
         500,
         || {
-            black_box(kms.encrypt(&name, &pt, b"").unwrap());
+            black_box(kms.encrypt(&kr, &pt, b"").unwrap());
         },
         || {
             black_box(raw.encrypt(b"", &pt).unwrap());
         },
     );
+}
+
+fn r(n: &KeyName) -> KeyRef {
+    KeyRef::from(n.clone())
 }

@@ -29,6 +29,9 @@ pub enum Error {
     /// the minimum, destroyed or disabled version).
     #[error("denied by policy: {0}")]
     PolicyDenied(String),
+    /// The key (or the version asked for) is past its `not_after` time.
+    #[error("expired: {0}")]
+    Expired(String),
     /// A concurrent change won, or the thing already exists.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -59,6 +62,7 @@ impl Error {
             Error::NoSuchKey(_) => "no_such_key",
             Error::Sealed => "sealed",
             Error::PolicyDenied(_) => "policy_denied",
+            Error::Expired(_) => "expired",
             Error::Conflict(_) => "conflict",
             Error::Storage(_) => "storage",
             Error::Entropy => "entropy",

@@ -7,13 +7,19 @@ mod kms;
 mod name;
 mod root;
 pub mod sealed;
+mod shares;
 mod state;
 mod versioned;
 
 pub use error::{Error, Result};
-pub use kms::{CACHE_CAPACITY, KeyInfo, Kms, VersionInfo};
+pub use kms::{
+    ATTESTATION_CONTEXT, Attestation, BatchItem, CACHE_CAPACITY, KeyConfig, KeyInfo, KeyOptions,
+    Kms, RESERVED_TENANT, RootMode, Status, UnsealProgress, VersionInfo, WrappingKeyAlg,
+    default_purpose,
+};
 pub use name::{KeyName, KeyRef, MAX_NAME_LEN, MAX_SEGMENT_LEN};
 pub use root::{PassphraseParams, ProtectedRoot, ROOT_KEY_LEN, RootKey};
+pub use shares::{SharedRoot, UnsealShare};
 pub use state::{Policy, Purpose, VersionState};
 pub use versioned::Versioned;
 

@@ -125,6 +125,16 @@ impl FromStr for KeyRef {
     }
 }
 
+impl From<KeyName> for KeyRef {
+    /// The newest version of `name`.
+    fn from(name: KeyName) -> Self {
+        KeyRef {
+            name,
+            version: None,
+        }
+    }
+}
+
 impl fmt::Display for KeyRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.version {

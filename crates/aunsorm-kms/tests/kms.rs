@@ -3,7 +3,9 @@
 //! tampering, bad input.
 
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{Error, KeyName, Kms, PassphraseParams, VersionState, Versioned};
+use aunsorm_kms::{
+    Error, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, VersionState, Versioned,
+};
 use aunsorm_store::{Namespace, SqliteStore, Store};
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -20,6 +22,10 @@ fn open(path: &std::path::Path) -> (Arc<SqliteStore>, Kms) {
     (store, kms)
 }
 
+fn r(n: &KeyName) -> KeyRef {
+    KeyRef::from(n.clone())
+}
+
 fn name(s: &str) -> KeyName {
     s.parse().unwrap()
 }
@@ -31,7 +37,7 @@ fn lifecycle_restart_and_errors() {
     let (store, kms) = open(&db);
     assert!(kms.is_sealed());
     assert!(matches!(
-        kms.create(&name("k"), Algorithm::Aes256Gcm, None),
+        kms.create(&name("k"), Algorithm::Aes256Gcm, &KeyOptions::default()),
         Err(Error::Sealed)
     ));
     assert!(matches!(
@@ -45,15 +51,16 @@ fn lifecycle_restart_and_errors() {
     ));
 
     let enc = name("acme/data");
-    kms.create(&enc, Algorithm::Aes256Gcm, None).unwrap();
+    kms.create(&enc, Algorithm::Aes256Gcm, &KeyOptions::default())
+        .unwrap();
     assert!(matches!(
-        kms.create(&enc, Algorithm::Aes256Gcm, None),
+        kms.create(&enc, Algorithm::Aes256Gcm, &KeyOptions::default()),
         Err(Error::Conflict(_))
     ));
-    let c1 = kms.encrypt(&enc, b"one", b"ctx").unwrap();
+    let c1 = kms.encrypt(&r(&enc), b"one", b"ctx").unwrap();
     assert!(c1.to_string().starts_with("aunsorm:v1:"));
     assert_eq!(kms.rotate(&enc).unwrap(), 2);
-    let c2 = kms.encrypt(&enc, b"two", b"").unwrap();
+    let c2 = kms.encrypt(&r(&enc), b"two", b"").unwrap();
     assert!(c2.to_string().starts_with("aunsorm:v2:"));
     assert_eq!(kms.decrypt(&enc, &c1, b"ctx").unwrap().expose(), b"one");
     assert!(matches!(
@@ -62,8 +69,9 @@ fn lifecycle_restart_and_errors() {
     ));
 
     let sig = name("acme/sig");
-    kms.create(&sig, Algorithm::MlDsa65, None).unwrap();
-    let s1 = kms.sign(&sig, b"msg", b"app").unwrap();
+    kms.create(&sig, Algorithm::MlDsa65, &KeyOptions::default())
+        .unwrap();
+    let s1 = kms.sign(&r(&sig), b"msg", b"app").unwrap();
     kms.rotate(&sig).unwrap();
     assert!(
         kms.verify(&"acme/sig".parse().unwrap(), b"msg", &s1, b"app")
@@ -97,15 +105,15 @@ fn lifecycle_restart_and_errors() {
         Err(Error::NoSuchKey(_))
     ));
     assert!(matches!(
-        kms.sign(&enc, b"m", b""),
+        kms.sign(&r(&enc), b"m", b""),
         Err(Error::PolicyDenied(_))
     ));
     assert!(matches!(
-        kms.encrypt(&sig, b"m", b""),
+        kms.encrypt(&r(&sig), b"m", b""),
         Err(Error::PolicyDenied(_))
     ));
     assert!(matches!(
-        kms.encrypt(&name("nope"), b"m", b""),
+        kms.encrypt(&r(&name("nope")), b"m", b""),
         Err(Error::NoSuchKey(_))
     ));
     assert!("bad name!".parse::<KeyName>().is_err());
@@ -124,16 +132,17 @@ fn lifecycle_restart_and_errors() {
 
     // HMAC, data keys, KEM.
     let mac = name("acme/mac");
-    kms.create(&mac, Algorithm::HmacSha256, None).unwrap();
-    let t = kms.hmac(&mac, b"m").unwrap();
+    kms.create(&mac, Algorithm::HmacSha256, &KeyOptions::default())
+        .unwrap();
+    let t = kms.hmac(&r(&mac), b"m").unwrap();
     assert!(kms.verify_hmac(&mac, b"m", &t).unwrap());
     assert!(!kms.verify_hmac(&mac, b"M", &t).unwrap());
-    let (dk, wrapped) = kms.datakey(&enc, b"file-1").unwrap();
+    let (dk, wrapped) = kms.datakey(&r(&enc), 32, b"file-1").unwrap();
     assert_eq!(kms.decrypt(&enc, &wrapped, b"file-1").unwrap(), dk);
     for alg in [Algorithm::MlKem768, Algorithm::XWingDraft06] {
         let kem = name(&format!("acme/{}", alg.id()));
-        kms.create(&kem, alg, None).unwrap();
-        let (ss, ct) = kms.encapsulate(&kem).unwrap();
+        kms.create(&kem, alg, &KeyOptions::default()).unwrap();
+        let (ss, ct) = kms.encapsulate(&r(&kem)).unwrap();
         kms.rotate(&kem).unwrap();
         assert_eq!(kms.decapsulate(&kem, &ct).unwrap(), ss);
     }
@@ -147,50 +156,74 @@ fn lifecycle_restart_and_errors() {
     let imported = aunsorm_crypto::PrivateKey::generate(Algorithm::EcdsaP256).unwrap();
     let pem = imported.to_pkcs8_pem().unwrap();
     let imp = name("acme/imported");
-    let info = kms.import_private_key(&imp, pem.as_bytes(), None).unwrap();
+    let info = kms
+        .import_private_key(&imp, pem.as_bytes(), &KeyOptions::default())
+        .unwrap();
     assert_eq!(info.versions[0].public_key, imported.public_key().to_raw());
-    let s = kms.sign(&imp, b"m", b"").unwrap();
+    let s = kms.sign(&r(&imp), b"m", b"").unwrap();
     imported
         .public_key()
         .verify(b"m", &s.bytes, &aunsorm_crypto::SignOptions::new())
         .unwrap();
     assert!(matches!(
-        kms.import_private_key(&imp, pem.as_bytes(), None),
+        kms.import_private_key(&imp, pem.as_bytes(), &KeyOptions::default()),
         Err(Error::Conflict(_))
     ));
     assert!(matches!(
-        kms.import_private_key(&name("x"), b"junk", None),
+        kms.import_private_key(&name("x"), b"junk", &KeyOptions::default()),
         Err(Error::Crypto(_))
     ));
     let sym = name("acme/sym");
-    kms.import_symmetric(&sym, Algorithm::ChaCha20Poly1305, &[9u8; 32])
-        .unwrap();
-    let c = kms.encrypt(&sym, b"p", b"").unwrap();
+    kms.import_symmetric(
+        &sym,
+        Algorithm::ChaCha20Poly1305,
+        &[9u8; 32],
+        &KeyOptions::default(),
+    )
+    .unwrap();
+    let c = kms.encrypt(&r(&sym), b"p", b"").unwrap();
     let raw = aunsorm_crypto::AeadKey::new(Algorithm::ChaCha20Poly1305, &[9u8; 32]).unwrap();
     assert_eq!(raw.decrypt(b"", &c.bytes).unwrap().expose(), b"p");
     assert!(
-        kms.import_symmetric(&name("y"), Algorithm::Aes256Gcm, &[1u8; 16])
-            .is_err()
+        kms.import_symmetric(
+            &name("y"),
+            Algorithm::Aes256Gcm,
+            &[1u8; 16],
+            &KeyOptions::default()
+        )
+        .is_err()
     );
     assert!(
-        kms.import_symmetric(&name("y"), Algorithm::Ed25519, &[1u8; 32])
-            .is_err()
+        kms.import_symmetric(
+            &name("y"),
+            Algorithm::Ed25519,
+            &[1u8; 32],
+            &KeyOptions::default()
+        )
+        .is_err()
     );
     assert!(matches!(kms.delete(&sym), Err(Error::PolicyDenied(_))));
     kms.set_deletion_allowed(&sym, true).unwrap();
     kms.delete(&sym).unwrap();
     assert!(matches!(
-        kms.encrypt(&sym, b"p", b""),
+        kms.encrypt(&r(&sym), b"p", b""),
         Err(Error::NoSuchKey(_))
     ));
     assert!(matches!(kms.delete(&sym), Err(Error::NoSuchKey(_))));
 
     // An expired key refuses new encryptions.
-    kms.create(&name("old"), Algorithm::Aes256Gcm, Some(1))
-        .unwrap();
+    kms.create(
+        &name("old"),
+        Algorithm::Aes256Gcm,
+        &KeyOptions {
+            not_after: Some(1),
+            ..KeyOptions::default()
+        },
+    )
+    .unwrap();
     assert!(matches!(
-        kms.encrypt(&name("old"), b"m", b""),
-        Err(Error::PolicyDenied(_))
+        kms.encrypt(&r(&name("old")), b"m", b""),
+        Err(Error::Expired(_))
     ));
 
     // Restart: a new process sees a sealed KMS, a wrong passphrase is refused.
@@ -232,8 +265,10 @@ fn any_flipped_bit_or_truncation_of_a_record_is_sealed_corrupt_and_local() {
     let (store, kms) = open(&dir.path().join("kms.db"));
     kms.init_with_passphrase(b"pw", FAST).unwrap();
     let (a, b) = (name("a"), name("b"));
-    kms.create(&a, Algorithm::Ed25519, None).unwrap();
-    kms.create(&b, Algorithm::ChaCha20Poly1305, None).unwrap();
+    kms.create(&a, Algorithm::Ed25519, &KeyOptions::default())
+        .unwrap();
+    kms.create(&b, Algorithm::ChaCha20Poly1305, &KeyOptions::default())
+        .unwrap();
     let good = store.get(Namespace::Keys, "a").unwrap().unwrap();
     let mut generation = good.generation;
     let mut variants: Vec<Vec<u8>> = vec![];
@@ -258,12 +293,12 @@ fn any_flipped_bit_or_truncation_of_a_record_is_sealed_corrupt_and_local() {
         generation = store
             .put(Namespace::Keys, "a", Some(generation), &v)
             .unwrap();
-        let r = fresh().sign(&a, b"m", b"");
+        let got = fresh().sign(&r(&a), b"m", b"");
         assert!(
-            matches!(r, Err(Error::SealedCorrupt { ref kid }) if kid == "a"),
-            "{r:?}"
+            matches!(got, Err(Error::SealedCorrupt { ref kid }) if kid == "a"),
+            "{got:?}"
         );
-        let c = kms.encrypt(&b, b"still fine", b"").unwrap();
+        let c = kms.encrypt(&r(&b), b"still fine", b"").unwrap();
         assert_eq!(kms.decrypt(&b, &c, b"").unwrap().expose(), b"still fine");
     }
     // The good bytes at a later generation are refused too: a record must carry the
@@ -272,7 +307,7 @@ fn any_flipped_bit_or_truncation_of_a_record_is_sealed_corrupt_and_local() {
         .put(Namespace::Keys, "a", Some(generation), &good.value)
         .unwrap();
     assert!(matches!(
-        fresh().sign(&a, b"m", b""),
+        fresh().sign(&r(&a), b"m", b""),
         Err(Error::SealedCorrupt { .. })
     ));
 }
@@ -311,16 +346,16 @@ proptest! {
         let (_s, mut kms) = open(&db);
         kms.init_with_passphrase(b"pw", FAST).unwrap();
         let (enc, sig) = (name("e"), name("s"));
-        kms.create(&enc, Algorithm::Aes256Gcm, None).unwrap();
-        kms.create(&sig, Algorithm::Ed25519, None).unwrap();
+        kms.create(&enc, Algorithm::Aes256Gcm, &KeyOptions::default()).unwrap();
+        kms.create(&sig, Algorithm::Ed25519, &KeyOptions::default()).unwrap();
         let mut newest = 1u32; // both keys rotate together
         let mut min = 1u32;
         let mut destroyed = std::collections::HashSet::new();
         let mut made: Vec<(bool, u32, Vec<u8>, Versioned)> = vec![]; // (is_sig, version, msg, output)
         for op in ops {
             match op {
-                Op::Encrypt(b) => made.push((false, newest, vec![b], kms.encrypt(&enc, &[b], b"aad").unwrap())),
-                Op::Sign(b) => made.push((true, newest, vec![b], kms.sign(&sig, &[b], b"").unwrap())),
+                Op::Encrypt(b) => made.push((false, newest, vec![b], kms.encrypt(&r(&enc), &[b], b"aad").unwrap())),
+                Op::Sign(b) => made.push((true, newest, vec![b], kms.sign(&r(&sig), &[b], b"").unwrap())),
                 Op::Rotate => {
                     prop_assert_eq!(kms.rotate(&enc).unwrap(), newest + 1);
                     prop_assert_eq!(kms.rotate(&sig).unwrap(), newest + 1);
