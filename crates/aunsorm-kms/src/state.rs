@@ -241,3 +241,26 @@ impl KeyState {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroize_clears_the_secret_and_keeps_the_public_facts() {
+        let mut v = Version {
+            number: 3,
+            state: VersionState::Active,
+            created_at: 9,
+            kind: SecretKind::Seed,
+            secret: vec![0xAA; 32],
+            public: vec![1, 2, 3],
+        };
+        Zeroize::zeroize(&mut v);
+        assert!(
+            v.secret.is_empty(),
+            "zeroize must clear (and truncate) the secret"
+        );
+        assert_eq!((v.number, v.public.as_slice()), (3, &[1u8, 2, 3][..]));
+    }
+}

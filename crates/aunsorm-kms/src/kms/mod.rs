@@ -949,3 +949,113 @@ fn private_key(alg: Algorithm, v: &Version) -> Result<PrivateKey> {
         _ => Err(Error::Internal("version has no private key")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Zeroization is tested, not assumed: every cached secret is held by a `Loaded`
+    //! whose fields zeroize on drop (`Version` derives `ZeroizeOnDrop`, AWS-LC cleanses
+    //! key schedules on free, `PrivateKey` zeroizes its seeds), so these tests check
+    //! that nothing keeps a `Loaded` or a parsed private key alive after seal,
+    //! eviction, a write or a destroy.
+    use super::*;
+    use crate::KeyRef;
+    use std::sync::Weak;
+
+    fn unsealed() -> Kms {
+        let kms = Kms::new(Arc::new(aunsorm_store::MemoryStore::new()));
+        kms.set_root(Some(RootKey::generate().unwrap())).unwrap();
+        kms
+    }
+
+    fn cached(kms: &Kms, n: &KeyName) -> Option<Weak<Loaded>> {
+        kms.cache.read().unwrap().get(n).map(Arc::downgrade)
+    }
+
+    #[test]
+    fn seal_releases_every_cached_key_and_private_key() {
+        let kms = unsealed();
+        let n: KeyName = "z".parse().unwrap();
+        kms.create(&n, Algorithm::MlDsa44, &KeyOptions::default())
+            .unwrap();
+        kms.sign(&KeyRef::from(n.clone()), b"m", b"").unwrap();
+        let loaded = cached(&kms, &n).unwrap();
+        let private = {
+            let l = loaded.upgrade().unwrap();
+            let m = l.private.read().unwrap();
+            Arc::downgrade(m.get(&1).unwrap())
+        };
+        kms.attestation_key().unwrap();
+        let system = Arc::downgrade(kms.system.read().unwrap().values().next().unwrap());
+        kms.seal();
+        assert!(loaded.upgrade().is_none(), "a cached key outlived seal");
+        assert!(
+            private.upgrade().is_none(),
+            "a parsed private key outlived seal"
+        );
+        assert!(system.upgrade().is_none(), "a system key outlived seal");
+        assert!(kms.root.read().unwrap().is_none());
+    }
+
+    #[test]
+    fn writes_and_destroy_release_the_old_copy_and_remove_the_material() {
+        let kms = unsealed();
+        let n: KeyName = "d".parse().unwrap();
+        kms.create(&n, Algorithm::Aes256Gcm, &KeyOptions::default())
+            .unwrap();
+        let r = KeyRef::from(n.clone());
+        kms.encrypt(&r, b"x", b"").unwrap();
+        let v1_secret = kms.cache.read().unwrap()[&n].state.versions[0]
+            .secret
+            .clone();
+        kms.rotate(&n).unwrap();
+        kms.encrypt(&r, b"x", b"").unwrap();
+        let before = cached(&kms, &n).unwrap();
+        kms.destroy_version(&n, 1).unwrap();
+        assert!(
+            before.upgrade().is_none(),
+            "the pre-destroy copy is still alive"
+        );
+        // The stored record no longer holds the material, in any form.
+        let rec = kms.store.get(Namespace::Keys, "d").unwrap().unwrap();
+        let g = kms.root.read().unwrap();
+        let (_, payload) = sealed::open(g.as_ref().unwrap(), &rec.value).unwrap();
+        let st = KeyState::decode(payload.expose()).unwrap();
+        assert!(st.versions[0].secret.is_empty());
+        assert_eq!(st.versions[0].state, VersionState::Destroyed);
+        assert!(
+            !payload
+                .expose()
+                .windows(v1_secret.len())
+                .any(|w| w == &v1_secret[..]),
+            "destroyed material is still in the record"
+        );
+    }
+
+    #[test]
+    fn eviction_drops_the_least_recently_used_key() {
+        let kms = unsealed();
+        let names: Vec<KeyName> = (0..=CACHE_CAPACITY)
+            .map(|i| format!("k{i}").parse().unwrap())
+            .collect();
+        for n in &names {
+            kms.create(n, Algorithm::Aes256Gcm, &KeyOptions::default())
+                .unwrap();
+        }
+        let hot = &names[0];
+        for n in &names[..CACHE_CAPACITY] {
+            kms.encrypt(&KeyRef::from(n.clone()), b"x", b"").unwrap();
+            // Keep the first key in use while the cache fills.
+            kms.encrypt(&KeyRef::from(hot.clone()), b"x", b"").unwrap();
+        }
+        assert_eq!(kms.cached_keys(), CACHE_CAPACITY);
+        let coldest = cached(&kms, &names[1]).unwrap();
+        kms.encrypt(&KeyRef::from(names[CACHE_CAPACITY].clone()), b"x", b"")
+            .unwrap();
+        assert_eq!(kms.cached_keys(), CACHE_CAPACITY);
+        assert!(
+            coldest.upgrade().is_none(),
+            "the least recently used key stayed"
+        );
+        assert!(cached(&kms, hot).is_some(), "the hot key was evicted");
+    }
+}
