@@ -526,7 +526,7 @@ fn metrics_count_operations_failures_and_keys() {
                         .iter()
                         .all(|(n, v)| k.key().labels().any(|l| l.key() == *n && l.value() == *v))
             })
-            .map(|(_, _, _, v)| v.clone())
+            .map(|(_, _, _, v)| v)
     };
     assert!(matches!(
         find("kms_ops_total", &[("op", "encrypt")]),
