@@ -35,6 +35,32 @@ pub mod fuzzing {
         }
     }
 
+    /// Versioned outputs (`aunsorm:vN:<base64>` text and the binary envelope): every
+    /// parse that succeeds must print back to an equal value.
+    pub fn ciphertext_envelope(data: &[u8]) {
+        if let Ok(v) = crate::Versioned::from_envelope(data) {
+            assert_eq!(
+                crate::Versioned::from_envelope(&v.to_envelope()).ok(),
+                Some(v)
+            );
+        }
+        if let Ok(s) = core::str::from_utf8(data) {
+            if let Ok(v) = s.parse::<crate::Versioned>() {
+                assert_eq!(v.to_string().parse::<crate::Versioned>().ok(), Some(v));
+            }
+        }
+    }
+
+    /// Unseal shares and the share-protected root record.
+    pub fn unseal_share(data: &[u8]) {
+        if let Ok(s) = core::str::from_utf8(data) {
+            let _ = crate::shares::parse_share(s);
+        }
+        if let Ok(rec) = crate::SharedRoot::decode(data) {
+            let _ = rec.unlock(&["aunsorm-share-v1:AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+        }
+    }
+
     /// Key names and references.
     pub fn key_ref(data: &[u8]) {
         if let Ok(s) = core::str::from_utf8(data) {
