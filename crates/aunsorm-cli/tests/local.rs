@@ -185,3 +185,235 @@ fn local_store_session() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unauthorized"));
 }
+
+fn run_with(store: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aunsorm"));
+    c.args(args)
+        .env("AUNSORM_STORE", store)
+        .env_remove("AUNSORM_PASSPHRASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut c = c.spawn().unwrap();
+    c.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(101), "panic");
+    out
+}
+
+#[test]
+fn shares_wrap_rewrap_attest_and_wrapped_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("store");
+    let out = run_with(
+        &st,
+        &[],
+        &["operator", "init", "--shares", "3", "--threshold", "2"],
+        b"",
+    );
+    assert!(out.status.success());
+    let shares: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(shares.len(), 3);
+    assert!(shares.iter().all(|s| s.starts_with("aunsorm-share-v1:")));
+    let two = format!("{} {}", shares[2], shares[0]);
+    let env = [("AUNSORM_UNSEAL_SHARES", two.as_str())];
+    let ok = |args: &[&str], stdin: &[u8]| {
+        let o = run_with(&st, &env, args, stdin);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let status = ok(&["operator", "status", "--format", "json"], b"");
+    assert!(
+        status.contains("\"unseal\":\"shares (2 of 3)\""),
+        "{status}"
+    );
+    // One share is not enough, and a passphrase does not open a share store.
+    let one = run_with(
+        &st,
+        &[("AUNSORM_UNSEAL_SHARES", &shares[1])],
+        &["key", "list"],
+        b"",
+    );
+    assert_eq!(one.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&one.stderr).contains("invalid_input"));
+    let pw = run_with(
+        &st,
+        &[("AUNSORM_PASSPHRASE", "whatever1")],
+        &["key", "list"],
+        b"",
+    );
+    assert_eq!(pw.status.code(), Some(2));
+
+    // Encrypt, rotate, rewrap, raise the minimum: the old ciphertext is refused, the
+    // rewrapped one decrypts.
+    ok(&["key", "create", "data", "--alg", "aes-256-gcm"], b"");
+    let c1 = ok(&["encrypt", "data"], b"payload");
+    ok(&["key", "rotate", "data"], b"");
+    let c2 = ok(&["rewrap", "data"], c1.as_bytes());
+    assert!(c2.starts_with("aunsorm:v2:"));
+    ok(
+        &["key", "config", "data", "--min-decryption-version", "2"],
+        b"",
+    );
+    let old = run_with(&st, &env, &["decrypt", "data"], c1.as_bytes());
+    assert_eq!(old.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&old.stderr).contains("policy_denied"));
+    assert_eq!(ok(&["decrypt", "data"], c2.as_bytes()), "payload");
+
+    // Wrap and unwrap under a KEM key.
+    ok(&["key", "create", "kek", "--alg", "x-wing"], b"");
+    let w = ok(&["wrap", "kek", "--aad", "bGFiZWw="], b"caller secret");
+    assert_eq!(
+        ok(&["unwrap", "kek", "--aad", "bGFiZWw="], w.as_bytes()),
+        "caller secret"
+    );
+    assert_eq!(
+        run_with(&st, &env, &["unwrap", "kek"], w.as_bytes())
+            .status
+            .code(),
+        Some(2)
+    );
+
+    // Wrapped import: seal a PKCS#8 key to the ML-KEM-768 wrapping key offline.
+    let wk = dir.path().join("wk.pem");
+    std::fs::write(&wk, ok(&["key", "wrapping-key"], b"")).unwrap();
+    let sk = dir.path().join("sk.pem");
+    ok(
+        &[
+            "pkey",
+            "gen",
+            "--alg",
+            "ed25519",
+            "--out",
+            sk.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let blob = dir.path().join("sk.aun");
+    ok(
+        &[
+            "seal",
+            "--to",
+            wk.to_str().unwrap(),
+            "--in",
+            sk.to_str().unwrap(),
+            "--out",
+            blob.to_str().unwrap(),
+        ],
+        b"",
+    );
+    ok(
+        &[
+            "key",
+            "import",
+            "imported",
+            "--wrapped",
+            "--in",
+            blob.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let sig = ok(&["sign", "imported"], b"msg");
+    let pk = dir.path().join("pk.pem");
+    ok(
+        &[
+            "pkey",
+            "pub",
+            "--in",
+            sk.to_str().unwrap(),
+            "--out",
+            pk.to_str().unwrap(),
+        ],
+        b"",
+    );
+    use base64::Engine;
+    let raw_sig = base64::engine::general_purpose::STANDARD
+        .decode(sig.trim().rsplit(':').next().unwrap())
+        .unwrap();
+    let sigf = dir.path().join("sig.bin");
+    std::fs::write(&sigf, raw_sig).unwrap();
+    let verified = run_with(
+        &st,
+        &[],
+        &[
+            "pkey",
+            "verify",
+            "--pub",
+            pk.to_str().unwrap(),
+            "--sig",
+            sigf.to_str().unwrap(),
+        ],
+        b"msg",
+    );
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // Attestation: stdout is exactly the signed statement; it verifies offline with the
+    // attestation key and the documented context.
+    let ak = dir.path().join("ak.pem");
+    std::fs::write(&ak, ok(&["key", "attestation-key"], b"")).unwrap();
+    let asig = dir.path().join("att.sig");
+    let statement = ok(
+        &[
+            "key",
+            "attest",
+            "imported",
+            "--sig-out",
+            asig.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(statement.starts_with("aunsorm key attestation v1\nkey: imported\n"));
+    let sigf = asig;
+    let check = |stmt: &[u8]| {
+        run_with(
+            &st,
+            &[],
+            &[
+                "pkey",
+                "verify",
+                "--pub",
+                ak.to_str().unwrap(),
+                "--sig",
+                sigf.to_str().unwrap(),
+                "--context",
+                "aunsorm attestation v1",
+            ],
+            stmt,
+        )
+        .status
+        .code()
+    };
+    assert_eq!(check(statement.as_bytes()), Some(0));
+    assert_eq!(
+        check(statement.replace("ed25519", "ml-dsa-65").as_bytes()),
+        Some(1)
+    );
+
+    // Export only when exportable.
+    assert_eq!(
+        run_with(&st, &env, &["key", "export", "data"], b"")
+            .status
+            .code(),
+        Some(2)
+    );
+    ok(
+        &["key", "create", "ex", "--alg", "ml-dsa-44", "--exportable"],
+        b"",
+    );
+    assert!(ok(&["key", "export", "ex"], b"").starts_with("-----BEGIN PRIVATE KEY-----"));
+}
