@@ -44,10 +44,11 @@ pub mod fuzzing {
                 Some(v)
             );
         }
-        if let Ok(s) = core::str::from_utf8(data) {
-            if let Ok(v) = s.parse::<crate::Versioned>() {
-                assert_eq!(v.to_string().parse::<crate::Versioned>().ok(), Some(v));
-            }
+        if let Some(v) = core::str::from_utf8(data)
+            .ok()
+            .and_then(|s| s.parse::<crate::Versioned>().ok())
+        {
+            assert_eq!(v.to_string().parse::<crate::Versioned>().ok(), Some(v));
         }
     }
 
