@@ -2,7 +2,13 @@
 //! with a key picked at random for each operation, so nearly every operation misses the
 //! cache and unseals from the file. Prints keys/s, operations/s and latency
 //! percentiles. Run: `cargo bench -p aunsorm-kms --bench many`.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a benchmark may unwrap
+// A benchmark may unwrap; its casts are of indices bounded by a slice length.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{KeyName, KeyOptions, KeyRef, Kms, PassphraseParams};
