@@ -689,10 +689,12 @@ impl Kms {
             .map_err(|_| Error::Internal("cache lock poisoned"))?
             .get(name)
         {
-            l.last_used.store(
-                self.clock.fetch_add(1, Ordering::Relaxed),
-                Ordering::Relaxed,
-            );
+            // The clock ticks on misses only, so a hit writes nothing shared unless the
+            // key was last used before the latest miss.
+            let tick = self.clock.load(Ordering::Relaxed);
+            if l.last_used.load(Ordering::Relaxed) != tick {
+                l.last_used.store(tick, Ordering::Relaxed);
+            }
             return Ok(Arc::clone(l));
         }
         if name.tenant() == Some(RESERVED_TENANT) {
@@ -703,7 +705,7 @@ impl Kms {
                 .ok_or_else(|| Error::NoSuchKey(name.to_string()))?,
         );
         loaded.last_used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
+            self.clock.fetch_add(1, Ordering::Relaxed) + 1,
             Ordering::Relaxed,
         );
         let mut cache = self
