@@ -247,22 +247,7 @@ impl Kms {
     pub fn create(&self, name: &KeyName, alg: Algorithm, opts: &KeyOptions) -> Result<KeyInfo> {
         self.observe("create", || {
             check_user_name(name)?;
-            let created_at = now();
-            let state = KeyState {
-                policy: policy_for(alg, opts),
-                versions: vec![new_version(alg, 1, created_at)?],
-            };
-            self.write(
-                Namespace::Keys,
-                name,
-                alg,
-                created_at,
-                opts.not_after,
-                &state,
-                None,
-            )?;
-            key_gauge(alg, 1.0);
-            self.info(name)
+            self.insert_new(name, alg, opts, new_version(alg, 1, now())?)
         })
     }
 
@@ -298,17 +283,29 @@ impl Kms {
             Some(s) => (SecretKind::Seed, s.expose().to_vec()),
             None => (SecretKind::Pkcs8, key.to_pkcs8_der()?.expose().to_vec()),
         };
-        let created_at = now();
+        let first = Version {
+            number: 1,
+            state: VersionState::Active,
+            created_at: now(),
+            kind,
+            secret,
+            public: key.public_key().to_raw(),
+        };
+        self.insert_new(name, alg, opts, first)
+    }
+
+    /// Writes a new key (its record must not exist yet) with `first` as version 1.
+    fn insert_new(
+        &self,
+        name: &KeyName,
+        alg: Algorithm,
+        opts: &KeyOptions,
+        first: Version,
+    ) -> Result<KeyInfo> {
+        let created_at = first.created_at;
         let state = KeyState {
             policy: policy_for(alg, opts),
-            versions: vec![Version {
-                number: 1,
-                state: VersionState::Active,
-                created_at,
-                kind,
-                secret,
-                public: key.public_key().to_raw(),
-            }],
+            versions: vec![first],
         };
         self.write(
             Namespace::Keys,
@@ -336,30 +333,7 @@ impl Kms {
     ) -> Result<KeyInfo> {
         self.observe("import", || {
             check_user_name(name)?;
-            check_symmetric(alg, key)?;
-            let created_at = now();
-            let state = KeyState {
-                policy: policy_for(alg, opts),
-                versions: vec![Version {
-                    number: 1,
-                    state: VersionState::Active,
-                    created_at,
-                    kind: SecretKind::Symmetric,
-                    secret: key.to_vec(),
-                    public: vec![],
-                }],
-            };
-            self.write(
-                Namespace::Keys,
-                name,
-                alg,
-                created_at,
-                opts.not_after,
-                &state,
-                None,
-            )?;
-            key_gauge(alg, 1.0);
-            self.info(name)
+            self.insert_new(name, alg, opts, symmetric_version(alg, key)?)
         })
     }
 
@@ -879,19 +853,29 @@ fn check_user_name(name: &KeyName) -> Result<()> {
     Ok(())
 }
 
-fn check_symmetric(alg: Algorithm, key: &[u8]) -> Result<()> {
+/// Version 1 of an imported symmetric key, checked for its algorithm.
+fn symmetric_version(alg: Algorithm, key: &[u8]) -> Result<Version> {
     match alg.kind() {
         AlgorithmKind::Aead => {
             AeadKey::new(alg, key)?;
-            Ok(())
         }
-        AlgorithmKind::Mac if key.len() >= 32 => Ok(()),
-        AlgorithmKind::Mac => Err(Error::invalid("HMAC key", "at least 32 bytes")),
-        _ => Err(Error::invalid(
-            "algorithm",
-            format!("{alg} is not symmetric"),
-        )),
+        AlgorithmKind::Mac if key.len() >= 32 => {}
+        AlgorithmKind::Mac => return Err(Error::invalid("HMAC key", "at least 32 bytes")),
+        _ => {
+            return Err(Error::invalid(
+                "algorithm",
+                format!("{alg} is not symmetric"),
+            ));
+        }
     }
+    Ok(Version {
+        number: 1,
+        state: VersionState::Active,
+        created_at: now(),
+        kind: SecretKind::Symmetric,
+        secret: key.to_vec(),
+        public: vec![],
+    })
 }
 
 fn key_gauge(alg: Algorithm, delta: f64) {

@@ -2,7 +2,7 @@
 //! `aunsorm` (callers cannot name it): the wrapping keys for wrapped import and the
 //! attestation key. Each is made on first use and sealed like any other key.
 
-use super::{KeyOptions, Kms, Loaded, check_symmetric, check_user_name, new_version, now};
+use super::{KeyOptions, Kms, Loaded, check_user_name, new_version, now, symmetric_version};
 use crate::state::{KeyState, SecretKind};
 use crate::{Error, KeyInfo, KeyName, KeyRef, Result, VersionState};
 use aunsorm_crypto::{Algorithm, AlgorithmKind, PrivateKey, PublicKey, SignOptions, envelope};
@@ -129,30 +129,7 @@ impl Kms {
             };
             match alg {
                 Some(a) if matches!(a.kind(), AlgorithmKind::Aead | AlgorithmKind::Mac) => {
-                    check_symmetric(a, material.expose())?;
-                    let created_at = now();
-                    let state = KeyState {
-                        policy: super::policy_for(a, opts),
-                        versions: vec![crate::state::Version {
-                            number: 1,
-                            state: VersionState::Active,
-                            created_at,
-                            kind: SecretKind::Symmetric,
-                            secret: material.expose().to_vec(),
-                            public: vec![],
-                        }],
-                    };
-                    self.write(
-                        Namespace::Keys,
-                        name,
-                        a,
-                        created_at,
-                        opts.not_after,
-                        &state,
-                        None,
-                    )?;
-                    super::key_gauge(a, 1.0);
-                    self.info(name)
+                    self.insert_new(name, a, opts, symmetric_version(a, material.expose())?)
                 }
                 _ => {
                     let key = PrivateKey::from_pkcs8(material.expose())?;
