@@ -419,11 +419,8 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
                 _ if wrapped => k.import_wrapped(&n, alg, &bytes, &o)?,
                 Some(a)
                     if matches!(
-                        a,
-                        Algorithm::Aes256Gcm
-                            | Algorithm::ChaCha20Poly1305
-                            | Algorithm::XChaCha20Poly1305
-                            | Algorithm::HmacSha256
+                        a.kind(),
+                        aunsorm_crypto::AlgorithmKind::Aead | aunsorm_crypto::AlgorithmKind::Mac
                     ) =>
                 {
                     k.import_symmetric(&n, a, &bytes, &o)?
