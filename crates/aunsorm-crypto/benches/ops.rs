@@ -33,6 +33,25 @@ fn ml_kem_768(c: &mut Criterion) {
             ))
         })
     });
+    // libcrux's unpacked form, which Aunsorm keeps in memory (AVX2 here when the CPU has
+    // it, as Aunsorm chooses at run time; this bench machine has AVX2).
+    let unpacked = libcrux_ml_kem::mlkem768::avx2::unpacked::generate_key_pair(seed);
+    let unpacked_pk = unpacked.public_key().clone();
+    g.bench_function("encaps/libcrux-unpacked", |b| {
+        b.iter(|| {
+            black_box(libcrux_ml_kem::mlkem768::avx2::unpacked::encapsulate(
+                &unpacked_pk,
+                rand32(),
+            ))
+        })
+    });
+    g.bench_function("decaps/libcrux-unpacked", |b| {
+        b.iter(|| {
+            black_box(libcrux_ml_kem::mlkem768::avx2::unpacked::decapsulate(
+                &unpacked, &raw_ct,
+            ))
+        })
+    });
     g.bench_function("decaps/aunsorm", |b| {
         b.iter(|| black_box(key.decapsulate(&ct).unwrap()))
     });

@@ -288,7 +288,7 @@ impl PrivateKey {
     ///
     /// # Errors
     /// [`Error::InvalidLength`] for wrong sizes.
-    #[doc(hidden)]
+    #[cfg(feature = "kat")]
     pub fn from_expanded_unchecked_for_kat(alg: Algorithm, expanded: &[u8]) -> Result<Self> {
         let (sk, pk) = mldsa::from_expanded_unchecked(alg, expanded)?;
         Ok(PrivateKey {
@@ -353,7 +353,7 @@ impl PrivateKey {
     ///
     /// # Errors
     /// As [`PrivateKey::sign`], plus [`Error::InvalidLength`] for wrong-size randomness.
-    #[doc(hidden)]
+    #[cfg(feature = "kat")]
     pub fn sign_with_randomness(
         &self,
         msg: &[u8],

@@ -137,6 +137,7 @@ pub(crate) fn from_expanded(alg: Algorithm, sk: &[u8], pk: &[u8]) -> Result<(Sk,
 
 /// For known-answer tests only: an expanded key with a placeholder public key (the
 /// public key's leading `rho` from the private key, zeros after it).
+#[cfg(feature = "kat")]
 pub(crate) fn from_expanded_unchecked(alg: Algorithm, sk: &[u8]) -> Result<(Sk, Pk)> {
     let pk_len = match alg {
         Algorithm::MlDsa44 => l44::PK_LEN,

@@ -81,6 +81,40 @@ fn main() {
             },
         );
     }
+    // ML-KEM-768: the KMS keeps libcrux's unpacked key in its cache. The second row puts
+    // the same decapsulation beside libcrux's packed call, which is what every
+    // decapsulation cost before the cache held unpacked keys.
+    let name: KeyName = "bench-ml-kem-768".parse().unwrap();
+    kms.create(&name, Algorithm::MlKem768, &KeyOptions::default())
+        .unwrap();
+    let raw = PrivateKey::generate(Algorithm::MlKem768).unwrap();
+    let (_, ct) = kms.encapsulate(&r(&name)).unwrap();
+    let (raw_ct, _) = raw.public_key().encapsulate().unwrap();
+    compare(
+        "ML-KEM-768 decapsulate (hot key)",
+        200,
+        || {
+            black_box(kms.decapsulate(&name, &ct).unwrap());
+        },
+        || {
+            black_box(raw.decapsulate(&raw_ct).unwrap());
+        },
+    );
+    let packed = libcrux_ml_kem::mlkem768::generate_key_pair([3u8; 64]);
+    let packed_ct = libcrux_ml_kem::mlkem768::MlKem768Ciphertext::try_from(&ct.bytes[..]).unwrap();
+    compare(
+        "ML-KEM-768 decapsulate (hot key) against libcrux packed",
+        200,
+        || {
+            black_box(kms.decapsulate(&name, &ct).unwrap());
+        },
+        || {
+            black_box(libcrux_ml_kem::mlkem768::decapsulate(
+                packed.private_key(),
+                &packed_ct,
+            ));
+        },
+    );
     let name: KeyName = "bench-aes".parse().unwrap();
     kms.create(&name, Algorithm::Aes256Gcm, &KeyOptions::default())
         .unwrap();
