@@ -34,7 +34,9 @@ pub use aead::{
 pub use alg::{Algorithm, AlgorithmKind};
 pub use error::{Error, Result};
 pub use jwk::Jwk;
-pub use kdf::{HMAC_SHA256_LEN, HmacKey, hkdf_sha3_256, hkdf_sha256, sha3_256, sha256, sha512};
+pub use kdf::{
+    HMAC_SHA256_LEN, HmacKey, Sha256, hkdf_sha3_256, hkdf_sha256, sha3_256, sha256, sha512,
+};
 pub use keys::{EcdsaFormat, PrivateKey, PublicKey, RsaPadding, SignOptions};
 pub use keywrap::{aes256_kwp_unwrap, aes256_kwp_wrap};
 pub use secret::{SecretBytes, SharedSecret};

@@ -2,9 +2,11 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod log;
 mod memory;
 mod sqlite;
 
+pub use log::{KeyGeneration, LogBatch, LogStore, MemoryLogStore, NodeHash, SqliteLogStore};
 pub use memory::MemoryStore;
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 

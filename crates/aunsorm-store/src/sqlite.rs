@@ -78,11 +78,11 @@ impl SqliteStore {
     }
 }
 
-fn poisoned<T>(_: T) -> StoreError {
+pub(crate) fn poisoned<T>(_: T) -> StoreError {
     StoreError::Storage("sqlite store lock poisoned".into())
 }
 
-fn configure(c: &Connection) -> Result<()> {
+pub(crate) fn configure(c: &Connection) -> Result<()> {
     c.busy_timeout(std::time::Duration::from_secs(10))?;
     let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -97,14 +97,17 @@ fn configure(c: &Connection) -> Result<()> {
 }
 
 fn migrate(c: &mut Connection) -> Result<()> {
+    migrate_with(c, MIGRATIONS)
+}
+
+/// Brings a database up to the last of `migrations` (`PRAGMA user_version` counts them).
+pub(crate) fn migrate_with(c: &mut Connection, migrations: &[&str]) -> Result<()> {
+    let supported = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     let found: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
     }
-    for (i, sql) in MIGRATIONS
+    for (i, sql) in migrations
         .iter()
         .enumerate()
         .skip(usize::try_from(found).unwrap_or(0))
@@ -121,11 +124,11 @@ fn migrate(c: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-fn generation(v: i64) -> Result<u64> {
+pub(crate) fn generation(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| StoreError::Storage("negative generation in store".into()))
 }
 
-fn as_i64(g: u64) -> Result<i64> {
+pub(crate) fn as_i64(g: u64) -> Result<i64> {
     i64::try_from(g).map_err(|_| StoreError::Storage("generation overflow".into()))
 }
 

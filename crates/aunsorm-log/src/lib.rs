@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod checkpoint;
+mod error;
+pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
+mod log;
+pub mod merkle;
+pub mod note;
+pub mod tiles;
+
+pub use checkpoint::Checkpoint;
+pub use error::{LogError, Result};
+pub use event::{Event, KeyEvent, OpEvent};
+pub use log::{
+    AuditReport, CheckpointSigners, Log, MAX_BATCH, QUEUE_CAPACITY, audit, verified_checkpoint,
+};
+pub use note::{NoteSigner, NoteVerifier, SignedNote};
+
+/// A SHA-256 tree hash.
+pub type Hash = [u8; 32];

@@ -1,0 +1,600 @@
+//! The log: group commit of entries into an RFC 6962 tree, signed checkpoints, proofs,
+//! tiles, and a full audit of stored state.
+
+use crate::checkpoint::Checkpoint;
+use crate::event::{Event, KeyEvent};
+use crate::merkle::{self, Frontier, NodeSource};
+use crate::note::{NoteSigner, NoteVerifier, SignedNote};
+use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH};
+use crate::{Hash, LogError, Result};
+use aunsorm_store::{KeyGeneration, LogBatch, LogStore};
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+
+/// Most entries in one batch (one transaction, one fsync, one checkpoint).
+pub const MAX_BATCH: usize = 8192;
+/// Entries that may wait for the committer before callers block (back-pressure).
+pub const QUEUE_CAPACITY: usize = 65_536;
+
+/// The two keys that sign every checkpoint: Ed25519, and the ML-DSA-44 cosigner.
+#[derive(Debug)]
+pub struct CheckpointSigners {
+    /// The Ed25519 signer (C2SP signed-note type 0x01).
+    pub ed25519: NoteSigner,
+    /// The ML-DSA-44 cosigner (provisional type, see [`crate::note`]).
+    pub ml_dsa_44: NoteSigner,
+}
+
+impl CheckpointSigners {
+    /// The verifier keys of both signers.
+    #[must_use]
+    pub fn verifiers(&self) -> Vec<NoteVerifier> {
+        vec![self.ed25519.verifier(), self.ml_dsa_44.verifier()]
+    }
+
+    fn sign(&self, cp: &Checkpoint) -> Result<Vec<u8>> {
+        let text = cp.to_text();
+        let note = SignedNote {
+            signatures: vec![self.ed25519.sign(&text)?, self.ml_dsa_44.sign(&text)?],
+            text,
+        };
+        Ok(note.to_bytes())
+    }
+}
+
+/// The latest published state.
+#[derive(Debug, Clone)]
+struct Published {
+    size: u64,
+    root: Hash,
+    note: Vec<u8>,
+}
+
+struct Pending {
+    entry: Vec<u8>,
+    generation: Option<(String, GenerationUpdate)>,
+    reply: SyncSender<std::result::Result<u64, String>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum GenerationUpdate {
+    /// A new key (create, import): the generation starts over.
+    Set(u64),
+    /// The key was deleted at this generation.
+    Delete(u64),
+    /// Any other change: keep the highest.
+    Max(u64),
+}
+
+/// An open log. Appends from any number of threads are grouped by one committer thread.
+pub struct Log {
+    origin: String,
+    store: Arc<dyn LogStore>,
+    published: Arc<RwLock<Published>>,
+    verifiers: Vec<NoteVerifier>,
+    tx: Option<SyncSender<Pending>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Log({})", self.origin)
+    }
+}
+
+impl Log {
+    /// Opens the log in `store` under `origin`, checking that the stored checkpoint
+    /// matches the stored tree and is signed by `signers`. An empty log publishes a
+    /// checkpoint of size 0.
+    ///
+    /// # Errors
+    /// [`LogError::Corrupt`] when the stored state does not match itself;
+    /// [`LogError::InvalidSignature`] for a checkpoint not signed by these keys;
+    /// [`LogError::InvalidInput`] for an origin that is not a valid key name;
+    /// [`LogError::Storage`].
+    pub fn open(
+        store: Arc<dyn LogStore>,
+        origin: &str,
+        signers: CheckpointSigners,
+    ) -> Result<Self> {
+        let verifiers = signers.verifiers();
+        let size = store.size()?;
+        let hashes = Frontier::positions(size)
+            .into_iter()
+            .map(|(l, i)| StoreNodes(&*store).node(l, i))
+            .collect::<Result<Vec<_>>>()?;
+        let frontier = Frontier::from_parts(size, hashes)?;
+        let note = match store.checkpoint()? {
+            Some(note) => {
+                let cp = verified_checkpoint(&note, &verifiers, origin)?;
+                if cp.size != size || cp.root != frontier.root() {
+                    return Err(LogError::Corrupt(
+                        "stored checkpoint does not match the tree",
+                    ));
+                }
+                note
+            }
+            None if size == 0 => {
+                let note = signers.sign(&Checkpoint {
+                    origin: origin.to_owned(),
+                    size: 0,
+                    root: merkle::EMPTY_ROOT,
+                    extensions: vec![],
+                })?;
+                store.append(&LogBatch {
+                    start: 0,
+                    entries: &[],
+                    nodes: &[],
+                    checkpoint: &note,
+                    generations: &[],
+                })?;
+                note
+            }
+            None => return Err(LogError::Corrupt("log has entries but no checkpoint")),
+        };
+        let published = Arc::new(RwLock::new(Published {
+            size,
+            root: frontier.root(),
+            note,
+        }));
+        let (tx, rx) = sync_channel(QUEUE_CAPACITY);
+        let worker = {
+            let committer = Committer {
+                origin: origin.to_owned(),
+                store: Arc::clone(&store),
+                signers,
+                frontier,
+                published: Arc::clone(&published),
+            };
+            std::thread::Builder::new()
+                .name("aunsorm-log-commit".into())
+                .spawn(move || committer.run(&rx))
+                .map_err(|e| LogError::Storage(aunsorm_store::StoreError::Storage(Box::new(e))))?
+        };
+        Ok(Log {
+            origin: origin.to_owned(),
+            store,
+            published,
+            verifiers,
+            tx: Some(tx),
+            worker: Some(worker),
+        })
+    }
+
+    /// Appends `event` and returns its index once it is durable and covered by a
+    /// published checkpoint. Blocks while the queue is full.
+    ///
+    /// # Errors
+    /// [`LogError::Closed`]; [`LogError::Storage`] when the batch could not be written
+    /// (then nothing of it was written).
+    pub fn append(&self, event: &Event) -> Result<u64> {
+        let generation = match event {
+            Event::Key(k) => Some((k.key.clone(), update_for(k))),
+            Event::Op(_) => None,
+        };
+        let (reply, wait) = sync_channel(1);
+        self.tx
+            .as_ref()
+            .ok_or(LogError::Closed)?
+            .send(Pending {
+                entry: event.to_bytes(),
+                generation,
+                reply,
+            })
+            .map_err(|_| LogError::Closed)?;
+        match wait.recv() {
+            Ok(Ok(index)) => Ok(index),
+            Ok(Err(why)) => Err(LogError::Storage(aunsorm_store::StoreError::Storage(
+                why.into(),
+            ))),
+            Err(_) => Err(LogError::Closed),
+        }
+    }
+
+    /// The log's origin line.
+    #[must_use]
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The verifier keys of the checkpoint signers.
+    #[must_use]
+    pub fn verifiers(&self) -> &[NoteVerifier] {
+        &self.verifiers
+    }
+
+    /// The latest signed checkpoint, as a note.
+    ///
+    /// # Errors
+    /// [`LogError::Corrupt`] if the state lock was poisoned.
+    pub fn checkpoint(&self) -> Result<Vec<u8>> {
+        Ok(self.published()?.note)
+    }
+
+    /// Entries covered by the latest checkpoint.
+    ///
+    /// # Errors
+    /// As [`Log::checkpoint`].
+    pub fn size(&self) -> Result<u64> {
+        Ok(self.published()?.size)
+    }
+
+    /// The root hash of the latest checkpoint.
+    ///
+    /// # Errors
+    /// As [`Log::checkpoint`].
+    pub fn root(&self) -> Result<Hash> {
+        Ok(self.published()?.root)
+    }
+
+    /// The entry at `index`.
+    ///
+    /// # Errors
+    /// [`LogError::InvalidInput`] beyond the published size; storage errors.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>> {
+        let size = self.size()?;
+        if index >= size {
+            return Err(beyond(index, size));
+        }
+        self.store
+            .entries(index, index + 1)?
+            .pop()
+            .ok_or(LogError::Corrupt("missing entry"))
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries.
+    ///
+    /// # Errors
+    /// [`LogError::InvalidInput`] when `index >= size` or `size` is beyond the
+    /// published tree.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        self.check_size(size)?;
+        merkle::inclusion_proof(&StoreNodes(&*self.store), index, size)
+    }
+
+    /// The consistency proof from `size1` to `size2`.
+    ///
+    /// # Errors
+    /// [`LogError::InvalidInput`] unless `0 < size1 <= size2 <=` the published size.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>> {
+        self.check_size(size2)?;
+        merkle::consistency_proof(&StoreNodes(&*self.store), size1, size2)
+    }
+
+    /// The hash tile at tile level `level`, index `index`, `width` hashes wide, as
+    /// tlog-tiles serves it (concatenated hashes).
+    ///
+    /// # Errors
+    /// [`LogError::InvalidInput`] for a tile the published tree does not have.
+    pub fn tile(&self, level: u8, index: u64, width: u64) -> Result<Vec<u8>> {
+        let size = self.size()?;
+        let tree_level = u32::from(level) * u32::from(TILE_HEIGHT);
+        let available = size.checked_shr(tree_level).unwrap_or(0);
+        let (start, end) = tile_range(index, width, available)?;
+        let hashes = self
+            .store
+            .nodes(u8::try_from(tree_level).unwrap_or(u8::MAX), start, end)?;
+        if hashes.len() as u64 != end - start {
+            return Err(LogError::Corrupt("missing tree nodes"));
+        }
+        Ok(hashes.concat())
+    }
+
+    /// The entry bundle `index`, `width` entries wide.
+    ///
+    /// # Errors
+    /// [`LogError::InvalidInput`] for a bundle the published log does not have.
+    pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>> {
+        let (start, end) = tile_range(index, width, self.size()?)?;
+        let entries = self.store.entries(start, end)?;
+        if entries.len() as u64 != end - start {
+            return Err(LogError::Corrupt("missing entries"));
+        }
+        tiles::encode_bundle(&entries)
+    }
+
+    /// What the log has recorded for the key `name` (for rollback checks).
+    ///
+    /// # Errors
+    /// [`LogError::Storage`].
+    pub fn key_generation(&self, name: &str) -> Result<Option<KeyGeneration>> {
+        Ok(self.store.key_generation(name)?)
+    }
+
+    /// Stops accepting entries, commits every queued one, and waits for the committer.
+    pub fn close(&mut self) {
+        self.tx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+
+    fn published(&self) -> Result<Published> {
+        Ok(self
+            .published
+            .read()
+            .map_err(|_| LogError::Corrupt("log state lock poisoned"))?
+            .clone())
+    }
+
+    fn check_size(&self, size: u64) -> Result<()> {
+        let published = self.size()?;
+        if size > published {
+            return Err(LogError::InvalidInput(format!(
+                "tree size {size} is beyond the published size {published}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Committer {
+    origin: String,
+    store: Arc<dyn LogStore>,
+    signers: CheckpointSigners,
+    frontier: Frontier,
+    published: Arc<RwLock<Published>>,
+}
+
+impl Committer {
+    fn run(mut self, rx: &Receiver<Pending>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            let start = self.frontier.size();
+            match self.commit(&mut batch) {
+                Ok(()) => {
+                    for (i, p) in batch.iter().enumerate() {
+                        let _ = p.reply.send(Ok(start + i as u64));
+                    }
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    for p in &batch {
+                        let _ = p.reply.send(Err(why.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self, batch: &mut [Pending]) -> Result<()> {
+        let start = self.frontier.size();
+        let mut frontier = self.frontier.clone();
+        let mut nodes = Vec::with_capacity(batch.len() * 2);
+        for p in batch.iter() {
+            frontier.push(merkle::leaf_hash(&p.entry), |l, i, h| {
+                nodes.push((l, i, *h))
+            });
+        }
+        let mut generations: HashMap<String, KeyGeneration> = HashMap::new();
+        for p in batch.iter() {
+            let Some((name, update)) = &p.generation else {
+                continue;
+            };
+            let current = match generations.get(name) {
+                Some(g) => Some(*g),
+                None => self.store.key_generation(name)?,
+            };
+            let next = match (*update, current) {
+                (GenerationUpdate::Set(g), _) => KeyGeneration {
+                    generation: g,
+                    deleted: false,
+                },
+                (GenerationUpdate::Delete(g), _) => KeyGeneration {
+                    generation: g,
+                    deleted: true,
+                },
+                (GenerationUpdate::Max(g), Some(c)) if c.generation >= g => c,
+                (GenerationUpdate::Max(g), _) => KeyGeneration {
+                    generation: g,
+                    deleted: false,
+                },
+            };
+            generations.insert(name.clone(), next);
+        }
+        let generations: Vec<(String, KeyGeneration)> = generations.into_iter().collect();
+        let root = frontier.root();
+        let note = self.signers.sign(&Checkpoint {
+            origin: self.origin.clone(),
+            size: frontier.size(),
+            root,
+            extensions: vec![],
+        })?;
+        let entries: Vec<Vec<u8>> = batch
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.entry))
+            .collect();
+        self.store.append(&LogBatch {
+            start,
+            entries: &entries,
+            nodes: &nodes,
+            checkpoint: &note,
+            generations: &generations,
+        })?;
+        self.frontier = frontier;
+        let mut p = self
+            .published
+            .write()
+            .map_err(|_| LogError::Corrupt("log state lock poisoned"))?;
+        *p = Published {
+            size: self.frontier.size(),
+            root,
+            note,
+        };
+        Ok(())
+    }
+}
+
+fn update_for(k: &KeyEvent) -> GenerationUpdate {
+    match k.op.as_str() {
+        "create" | "import" => GenerationUpdate::Set(k.generation),
+        "delete" => GenerationUpdate::Delete(k.generation),
+        _ => GenerationUpdate::Max(k.generation),
+    }
+}
+
+/// Reads complete nodes from log storage.
+struct StoreNodes<'a>(&'a dyn LogStore);
+
+impl NodeSource for StoreNodes<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash> {
+        self.0
+            .nodes(level, index, index + 1)?
+            .pop()
+            .ok_or(LogError::Corrupt("missing tree node"))
+    }
+}
+
+fn tile_range(index: u64, width: u64, available: u64) -> Result<(u64, u64)> {
+    if width == 0 || width > TILE_WIDTH {
+        return Err(LogError::InvalidInput("tile width out of range".into()));
+    }
+    let start = index
+        .checked_mul(TILE_WIDTH)
+        .ok_or_else(|| LogError::InvalidInput("tile index out of range".into()))?;
+    let end = start + width;
+    // A full tile must be complete; a partial tile must be exactly what exists.
+    let exists = available.saturating_sub(start).min(TILE_WIDTH);
+    if exists == 0
+        || (width == TILE_WIDTH && exists < TILE_WIDTH)
+        || (width < TILE_WIDTH && width > exists)
+    {
+        return Err(LogError::InvalidInput(format!(
+            "tile {index} of width {width} is beyond the tree"
+        )));
+    }
+    Ok((start, end))
+}
+
+fn beyond(index: u64, size: u64) -> LogError {
+    LogError::InvalidInput(format!("index {index} is beyond the log size {size}"))
+}
+
+/// Parses a signed checkpoint note, checks every verifier signed it and (if given) its
+/// origin.
+///
+/// # Errors
+/// [`LogError::InvalidInput`] for malformed notes or checkpoints or another origin;
+/// [`LogError::InvalidSignature`].
+pub fn verified_checkpoint(
+    note: &[u8],
+    verifiers: &[NoteVerifier],
+    origin: &str,
+) -> Result<Checkpoint> {
+    let n = SignedNote::parse(note)?;
+    n.verify_all(verifiers)?;
+    let cp = Checkpoint::parse(&n.text)?;
+    if cp.origin != origin {
+        return Err(LogError::InvalidInput(format!(
+            "checkpoint of origin {:?}, expected {origin:?}",
+            cp.origin
+        )));
+    }
+    Ok(cp)
+}
+
+/// What [`audit`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    /// The verified checkpoint of the stored log.
+    pub checkpoint: Checkpoint,
+    /// Entries checked.
+    pub entries: u64,
+}
+
+/// Checks a stored log from scratch, trusting nothing in it: the checkpoint's
+/// signatures, every entry (rehashed), every stored node against the rehashed tree, the
+/// root, and — given a checkpoint the caller kept — that the log is a consistent
+/// extension of it.
+///
+/// # Errors
+/// [`LogError::InvalidSignature`] for a forged checkpoint; [`LogError::Corrupt`] for an
+/// edited, removed or reordered entry or node; [`LogError::Inconsistent`] when the log
+/// does not extend `trusted`; storage errors.
+pub fn audit(
+    store: &dyn LogStore,
+    verifiers: &[NoteVerifier],
+    origin: &str,
+    trusted: Option<&[u8]>,
+) -> Result<AuditReport> {
+    let note = store
+        .checkpoint()?
+        .ok_or(LogError::Corrupt("log has no checkpoint"))?;
+    let cp = verified_checkpoint(&note, verifiers, origin)?;
+    let size = store.size()?;
+    if cp.size != size {
+        return Err(LogError::Corrupt(
+            "checkpoint size differs from the stored entries",
+        ));
+    }
+    const CHUNK: u64 = 4096;
+    let mut frontier = Frontier::default();
+    let mut start = 0;
+    while start < size {
+        let end = (start + CHUNK).min(size);
+        let entries = store.entries(start, end)?;
+        if entries.len() as u64 != end - start {
+            return Err(LogError::Corrupt("an entry is missing"));
+        }
+        let mut computed: Vec<(u8, u64, Hash)> = Vec::new();
+        for e in &entries {
+            Event::parse(e).map_err(|_| LogError::Corrupt("an entry is not an event"))?;
+            frontier.push(merkle::leaf_hash(e), |l, i, h| computed.push((l, i, *h)));
+        }
+        computed.sort_unstable_by_key(|(l, i, _)| (*l, *i));
+        for level_nodes in computed.chunk_by(|a, b| a.0 == b.0) {
+            let (level, first, _) = level_nodes[0];
+            let last = level_nodes[level_nodes.len() - 1].1;
+            let stored = store.nodes(level, first, last + 1)?;
+            let want: Vec<Hash> = level_nodes.iter().map(|n| n.2).collect();
+            if stored != want {
+                return Err(LogError::Corrupt(
+                    "stored tree nodes do not match the entries",
+                ));
+            }
+        }
+        start = end;
+    }
+    if frontier.root() != cp.root {
+        return Err(LogError::Corrupt(
+            "entries do not match the checkpoint's root",
+        ));
+    }
+    if let Some(t) = trusted {
+        let old = verified_checkpoint(t, verifiers, origin)?;
+        if old.size > size {
+            return Err(LogError::Inconsistent(format!(
+                "the log has {size} entries, fewer than the trusted checkpoint's {}",
+                old.size
+            )));
+        }
+        if old.size > 0 {
+            let proof = merkle::consistency_proof(&StoreNodes(store), old.size, size)?;
+            merkle::verify_consistency(old.size, size, &proof, &old.root, &cp.root).map_err(
+                |_| {
+                    LogError::Inconsistent(
+                        "the log is not an extension of the trusted checkpoint".into(),
+                    )
+                },
+            )?;
+        }
+    }
+    Ok(AuditReport {
+        checkpoint: cp,
+        entries: size,
+    })
+}

@@ -1,0 +1,382 @@
+//! Storage of an append-only transparency log: entries, the Merkle tree's complete
+//! nodes, the latest signed checkpoint, and the highest key generation each key's
+//! events have recorded (for rollback detection). Memory and SQLite backends.
+
+use crate::sqlite::{as_i64, configure, generation, migrate_with, poisoned};
+use crate::{Result, StoreError};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// A 32-byte node hash.
+pub type NodeHash = [u8; 32];
+
+/// What the log has recorded about one key's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyGeneration {
+    /// The highest store generation of the key's record seen in the log.
+    pub generation: u64,
+    /// The key was deleted at that generation.
+    pub deleted: bool,
+}
+
+/// One group commit: entries from index `start`, the complete nodes (level, index, hash)
+/// they make, the signed checkpoint of the new size, and new key generations.
+#[derive(Debug, Clone, Copy)]
+pub struct LogBatch<'a> {
+    /// Index of the first entry; must equal the stored size.
+    pub start: u64,
+    /// The entries, in order.
+    pub entries: &'a [Vec<u8>],
+    /// Every complete node the entries make, leaves included.
+    pub nodes: &'a [(u8, u64, NodeHash)],
+    /// The signed checkpoint at `start + entries.len()`.
+    pub checkpoint: &'a [u8],
+    /// Key generations to record (each overwrites the key's previous value).
+    pub generations: &'a [(String, KeyGeneration)],
+}
+
+/// Append-only log storage. `append` is atomic and durable when it returns; nothing
+/// else writes.
+pub trait LogStore: Send + Sync {
+    /// Number of entries stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    fn size(&self) -> Result<u64>;
+
+    /// Appends a batch, all or nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when `batch.start` is not the stored size (nothing is
+    /// written); [`StoreError::Storage`].
+    fn append(&self, batch: &LogBatch<'_>) -> Result<()>;
+
+    /// Entries `start..end` (fewer if the log is shorter).
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>>;
+
+    /// Node hashes at `level` for indexes `start..end` (fewer if absent).
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    fn nodes(&self, level: u8, start: u64, end: u64) -> Result<Vec<NodeHash>>;
+
+    /// The latest signed checkpoint.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    fn checkpoint(&self) -> Result<Option<Vec<u8>>>;
+
+    /// What the log has recorded for the key `name`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    fn key_generation(&self, name: &str) -> Result<Option<KeyGeneration>>;
+}
+
+/// Log storage in memory, for amnesia mode and tests.
+#[derive(Debug, Default)]
+pub struct MemoryLogStore(Mutex<MemLog>);
+
+#[derive(Debug, Default)]
+struct MemLog {
+    entries: Vec<Vec<u8>>,
+    nodes: Vec<Vec<NodeHash>>,
+    checkpoint: Option<Vec<u8>>,
+    generations: BTreeMap<String, KeyGeneration>,
+}
+
+impl MemoryLogStore {
+    /// An empty log.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl LogStore for MemoryLogStore {
+    fn size(&self) -> Result<u64> {
+        Ok(self.0.lock().map_err(poisoned)?.entries.len() as u64)
+    }
+
+    fn append(&self, b: &LogBatch<'_>) -> Result<()> {
+        let mut m = self.0.lock().map_err(poisoned)?;
+        let size = m.entries.len() as u64;
+        if b.start != size {
+            return Err(conflict(b.start, size));
+        }
+        m.entries.extend_from_slice(b.entries);
+        for (level, index, hash) in b.nodes {
+            let level = usize::from(*level);
+            if m.nodes.len() <= level {
+                m.nodes.resize(level + 1, Vec::new());
+            }
+            let row = &mut m.nodes[level];
+            if *index != row.len() as u64 {
+                return Err(StoreError::Storage(
+                    "log nodes appended out of order".into(),
+                ));
+            }
+            row.push(*hash);
+        }
+        m.checkpoint = Some(b.checkpoint.to_vec());
+        for (name, g) in b.generations {
+            m.generations.insert(name.clone(), *g);
+        }
+        Ok(())
+    }
+
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let m = self.0.lock().map_err(poisoned)?;
+        Ok(slice(&m.entries, start, end).to_vec())
+    }
+
+    fn nodes(&self, level: u8, start: u64, end: u64) -> Result<Vec<NodeHash>> {
+        let m = self.0.lock().map_err(poisoned)?;
+        Ok(m.nodes
+            .get(usize::from(level))
+            .map(|row| slice(row, start, end).to_vec())
+            .unwrap_or_default())
+    }
+
+    fn checkpoint(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.lock().map_err(poisoned)?.checkpoint.clone())
+    }
+
+    fn key_generation(&self, name: &str) -> Result<Option<KeyGeneration>> {
+        Ok(self
+            .0
+            .lock()
+            .map_err(poisoned)?
+            .generations
+            .get(name)
+            .copied())
+    }
+}
+
+fn slice<T>(v: &[T], start: u64, end: u64) -> &[T] {
+    let len = v.len();
+    let s = usize::try_from(start).unwrap_or(len).min(len);
+    let e = usize::try_from(end).unwrap_or(len).min(len).max(s);
+    &v[s..e]
+}
+
+fn conflict(start: u64, size: u64) -> StoreError {
+    StoreError::Conflict {
+        name: "log".into(),
+        expected: Some(start),
+        found: Some(size),
+    }
+}
+
+const LOG_MIGRATIONS: &[&str] = &["CREATE TABLE entries (
+        idx INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE nodes (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoint (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        note BLOB NOT NULL
+    );
+    CREATE TABLE generations (
+        name TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        deleted INTEGER NOT NULL
+    ) WITHOUT ROWID;"];
+
+/// A log in its own SQLite file (WAL, `synchronous=FULL`: one fsync per batch), apart
+/// from the key records so that restoring one does not silently restore the other.
+pub struct SqliteLogStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteLogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteLogStore")
+    }
+}
+
+impl SqliteLogStore {
+    /// Opens (creating if needed) the log at `path`.
+    ///
+    /// # Errors
+    /// [`StoreError::SchemaTooNew`]; [`StoreError::Storage`].
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate_with(&mut writer, LOG_MIGRATIONS)?;
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(SqliteLogStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+}
+
+fn size_of(c: &Connection) -> Result<u64> {
+    let n: i64 = c.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
+        r.get(0)
+    })?;
+    generation(n)
+}
+
+impl LogStore for SqliteLogStore {
+    fn size(&self) -> Result<u64> {
+        let c = self.reader.lock().map_err(poisoned)?;
+        size_of(&c)
+    }
+
+    fn append(&self, b: &LogBatch<'_>) -> Result<()> {
+        let mut c = self.writer.lock().map_err(poisoned)?;
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let size = size_of(&tx)?;
+        if b.start != size {
+            return Err(conflict(b.start, size));
+        }
+        {
+            let mut ins = tx.prepare_cached("INSERT INTO entries (idx, data) VALUES (?1, ?2)")?;
+            for (i, e) in b.entries.iter().enumerate() {
+                ins.execute(params![as_i64(b.start + i as u64)?, e])?;
+            }
+            let mut ins =
+                tx.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+            for (level, idx, hash) in b.nodes {
+                ins.execute(params![level, as_i64(*idx)?, &hash[..]])?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO checkpoint (id, note) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET note = excluded.note",
+            )?
+            .execute(params![b.checkpoint])?;
+            let mut up = tx.prepare_cached(
+                "INSERT INTO generations (name, generation, deleted) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET generation = excluded.generation,
+                 deleted = excluded.deleted",
+            )?;
+            for (name, g) in b.generations {
+                up.execute(params![name, as_i64(g.generation)?, g.deleted])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let c = self.reader.lock().map_err(poisoned)?;
+        let mut stmt =
+            c.prepare_cached("SELECT data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+        let rows = stmt.query_map(params![clamp(start), clamp(end)], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn nodes(&self, level: u8, start: u64, end: u64) -> Result<Vec<NodeHash>> {
+        let c = self.reader.lock().map_err(poisoned)?;
+        let mut stmt = c.prepare_cached(
+            "SELECT hash FROM nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map(params![level, clamp(start), clamp(end)], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let h: NodeHash = r?
+                .try_into()
+                .map_err(|_| StoreError::Storage("log node hash is not 32 bytes".into()))?;
+            out.push(h);
+        }
+        Ok(out)
+    }
+
+    fn checkpoint(&self) -> Result<Option<Vec<u8>>> {
+        let c = self.reader.lock().map_err(poisoned)?;
+        Ok(
+            c.query_row("SELECT note FROM checkpoint WHERE id = 1", [], |r| r.get(0))
+                .optional()?,
+        )
+    }
+
+    fn key_generation(&self, name: &str) -> Result<Option<KeyGeneration>> {
+        let c = self.reader.lock().map_err(poisoned)?;
+        let row = c
+            .prepare_cached("SELECT generation, deleted FROM generations WHERE name = ?1")?
+            .query_row(params![name], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+            })
+            .optional()?;
+        row.map(|(g, deleted)| {
+            Ok(KeyGeneration {
+                generation: generation(g)?,
+                deleted,
+            })
+        })
+        .transpose()
+    }
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(s: &dyn LogStore) {
+        assert_eq!(s.size().unwrap(), 0);
+        assert_eq!(s.checkpoint().unwrap(), None);
+        let entries = vec![b"a".to_vec(), b"b".to_vec()];
+        let nodes = [(0u8, 0u64, [1u8; 32]), (0, 1, [2; 32]), (1, 0, [3; 32])];
+        let g = KeyGeneration {
+            generation: 3,
+            deleted: false,
+        };
+        let batch = LogBatch {
+            start: 0,
+            entries: &entries,
+            nodes: &nodes,
+            checkpoint: b"cp2",
+            generations: &[("k".into(), g)],
+        };
+        s.append(&batch).unwrap();
+        // A second append at the same start conflicts and writes nothing.
+        assert!(matches!(s.append(&batch), Err(StoreError::Conflict { .. })));
+        assert_eq!(s.size().unwrap(), 2);
+        assert_eq!(s.entries(0, 10).unwrap(), entries);
+        assert_eq!(s.entries(1, 2).unwrap(), vec![b"b".to_vec()]);
+        assert_eq!(s.nodes(0, 0, 2).unwrap(), vec![[1u8; 32], [2; 32]]);
+        assert_eq!(s.nodes(1, 0, 5).unwrap(), vec![[3u8; 32]]);
+        assert!(s.nodes(5, 0, 5).unwrap().is_empty());
+        assert_eq!(s.checkpoint().unwrap().as_deref(), Some(&b"cp2"[..]));
+        assert_eq!(s.key_generation("k").unwrap(), Some(g));
+        assert_eq!(s.key_generation("other").unwrap(), None);
+    }
+
+    #[test]
+    fn memory_log_store() {
+        exercise(&MemoryLogStore::new());
+    }
+
+    #[test]
+    fn sqlite_log_store_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.db");
+        exercise(&SqliteLogStore::open(&p).unwrap());
+        let s = SqliteLogStore::open(&p).unwrap();
+        assert_eq!(s.size().unwrap(), 2);
+        assert_eq!(s.checkpoint().unwrap().as_deref(), Some(&b"cp2"[..]));
+    }
+}
