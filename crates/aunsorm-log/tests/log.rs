@@ -1,0 +1,217 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation, missing_docs)] // tests may unwrap
+//! The log on a real SQLite file: concurrent group commit, proofs and tiles against the
+//! signed checkpoint, reopen, and the tamper and rollback cases `audit` must catch.
+
+use aunsorm_crypto::{Algorithm, PrivateKey};
+use aunsorm_log::{
+    CheckpointSigners, Event, Log, LogError, NoteSigner, NoteVerifier, OpEvent, audit, merkle, tiles,
+    verified_checkpoint,
+};
+use aunsorm_store::{LogStore, SqliteLogStore};
+use std::path::Path;
+use std::sync::Arc;
+
+const ORIGIN: &str = "aunsorm.test/log";
+
+struct Keys {
+    ed: PrivateKey,
+    pq: PrivateKey,
+}
+
+impl Keys {
+    fn new() -> Self {
+        Keys {
+            ed: PrivateKey::generate(Algorithm::Ed25519).unwrap(),
+            pq: PrivateKey::generate(Algorithm::MlDsa44).unwrap(),
+        }
+    }
+    fn signers(&self) -> CheckpointSigners {
+        let copy = |k: &PrivateKey| PrivateKey::from_pkcs8_der(k.to_pkcs8_der().unwrap().expose()).unwrap();
+        CheckpointSigners {
+            ed25519: NoteSigner::new(ORIGIN, copy(&self.ed)).unwrap(),
+            ml_dsa_44: NoteSigner::new(ORIGIN, copy(&self.pq)).unwrap(),
+        }
+    }
+    fn verifiers(&self) -> Vec<NoteVerifier> {
+        self.signers().verifiers()
+    }
+}
+
+fn op(i: u64) -> Event {
+    Event::Op(OpEvent {
+        op: "sign".into(),
+        key: format!("k{}#v1", i % 7),
+        token: Some("tok".into()),
+        request: Some(format!("req-{i}")),
+        result: "ok".into(),
+        time_ms: 1_700_000_000_000 + i,
+    })
+}
+
+fn open(path: &Path, keys: &Keys) -> Log {
+    Log::open(Arc::new(SqliteLogStore::open(path).unwrap()), ORIGIN, keys.signers()).unwrap()
+}
+
+#[test]
+fn concurrent_appends_proofs_tiles_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let keys = Keys::new();
+    let log = Arc::new(open(&path, &keys));
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || (0..300u64).map(|i| log.append(&op(t * 1000 + i)).unwrap()).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut indexes: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..2400).collect::<Vec<_>>(), "every entry has its own index, no gap");
+
+    let cp = verified_checkpoint(&log.checkpoint().unwrap(), &keys.verifiers(), ORIGIN).unwrap();
+    assert_eq!(cp.size, 2400);
+    for i in (0..2400).step_by(97) {
+        let p = log.inclusion_proof(i, cp.size).unwrap();
+        let leaf = merkle::leaf_hash(&log.entry(i).unwrap());
+        merkle::verify_inclusion(i, cp.size, &leaf, &p, &cp.root).unwrap();
+    }
+    // Full tile 0 at level 0 holds the first 256 leaf hashes; tile 0 at level 1 the
+    // level-8 nodes (2400 / 256 = 9 of them, a partial tile).
+    let t = log.tile(0, 0, 256).unwrap();
+    assert_eq!(&t[..32], &merkle::leaf_hash(&log.entry(0).unwrap()));
+    assert_eq!(log.tile(1, 0, 9).unwrap().len(), 9 * 32);
+    assert!(log.tile(1, 0, 10).is_err());
+    assert!(log.tile(1, 0, 256).is_err());
+    assert!(log.tile(0, 9, 256).is_err(), "tile 9 is partial (96 entries)");
+    assert_eq!(log.tile(0, 9, 96).unwrap().len(), 96 * 32);
+    let bundle = tiles::decode_bundle(&log.entry_bundle(9, 96).unwrap()).unwrap();
+    assert_eq!(bundle.len(), 96);
+    assert_eq!(bundle[0], log.entry(9 * 256).unwrap());
+
+    // Bad requests are typed errors.
+    assert!(matches!(log.inclusion_proof(2400, 2400), Err(LogError::InvalidInput(_))));
+    assert!(matches!(log.inclusion_proof(0, 2401), Err(LogError::InvalidInput(_))));
+    assert!(matches!(log.consistency_proof(10, 5), Err(LogError::InvalidInput(_))));
+    assert!(matches!(log.entry(5000), Err(LogError::InvalidInput(_))));
+
+    // Reopen: same tree, appends continue, and the new checkpoint extends the old one.
+    let old = log.checkpoint().unwrap();
+    drop(Arc::try_unwrap(log).unwrap());
+    let log = open(&path, &keys);
+    assert_eq!(log.size().unwrap(), 2400);
+    assert_eq!(log.append(&op(1)).unwrap(), 2400);
+    let store = SqliteLogStore::open(&path).unwrap();
+    let report = audit(&store, &keys.verifiers(), ORIGIN, Some(&old)).unwrap();
+    assert_eq!(report.entries, 2401);
+    let p = log.consistency_proof(2400, 2401).unwrap();
+    merkle::verify_consistency(2400, 2401, &p, &cp.root, &report.checkpoint.root).unwrap();
+
+    // Another log's keys do not open this one.
+    let other = Keys::new();
+    drop(log);
+    assert!(matches!(
+        Log::open(Arc::new(SqliteLogStore::open(&path).unwrap()), ORIGIN, other.signers()),
+        Err(LogError::InvalidSignature(_))
+    ));
+}
+
+fn filled(dir: &Path, keys: &Keys, n: u64) -> std::path::PathBuf {
+    let path = dir.join("log.db");
+    let log = open(&path, keys);
+    for i in 0..n {
+        log.append(&op(i)).unwrap();
+    }
+    path
+}
+
+fn sql(path: &Path, stmt: &str) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch(stmt).unwrap();
+}
+
+#[test]
+fn audit_catches_every_kind_of_tampering() {
+    let keys = Keys::new();
+    let cases: &[(&str, &str)] = &[
+        ("edited entry", "UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'req-5\"', 'req-6\"') AS BLOB) WHERE idx = 5"),
+        ("removed entry", "DELETE FROM entries WHERE idx = 7"),
+        ("removed last entry", "DELETE FROM entries WHERE idx = 299"),
+        (
+            "reordered entries",
+            "UPDATE entries SET idx = -1 WHERE idx = 3; UPDATE entries SET idx = 3 WHERE idx = 4; UPDATE entries SET idx = 4 WHERE idx = -1",
+        ),
+        ("edited node", "UPDATE nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1"),
+        ("appended entry", "INSERT INTO entries (idx, data) SELECT 300, data FROM entries WHERE idx = 0"),
+    ];
+    for (what, stmt) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = filled(dir.path(), &keys, 300);
+        audit(&SqliteLogStore::open(&path).unwrap(), &keys.verifiers(), ORIGIN, None).unwrap();
+        sql(&path, stmt);
+        let got = audit(&SqliteLogStore::open(&path).unwrap(), &keys.verifiers(), ORIGIN, None);
+        assert!(matches!(got, Err(LogError::Corrupt(_))), "{what}: {got:?}");
+    }
+
+    // A forged checkpoint: right format, signed by someone else.
+    let dir = tempfile::tempdir().unwrap();
+    let path = filled(dir.path(), &keys, 10);
+    let forger = Keys::new();
+    let store = SqliteLogStore::open(&path).unwrap();
+    let genuine = store.checkpoint().unwrap().unwrap();
+    let text = aunsorm_log::SignedNote::parse(&genuine).unwrap().text;
+    let s = forger.signers();
+    let forged = aunsorm_log::SignedNote {
+        signatures: vec![s.ed25519.sign(&text).unwrap(), s.ml_dsa_44.sign(&text).unwrap()],
+        text,
+    }
+    .to_bytes();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("UPDATE checkpoint SET note = ?1", [&forged]).unwrap();
+    let got = audit(&store, &keys.verifiers(), ORIGIN, None);
+    assert!(matches!(got, Err(LogError::InvalidSignature(_))), "{got:?}");
+}
+
+#[test]
+fn a_restored_older_log_fails_against_a_later_checkpoint() {
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let log = open(&path, &keys);
+    for i in 0..50 {
+        log.append(&op(i)).unwrap();
+    }
+    drop(log);
+    // A file-level backup: the database and its write-ahead log.
+    let backup = tempfile::tempdir().unwrap();
+    copy_db(dir.path(), backup.path());
+    let log = open(&path, &keys);
+    for i in 50..80 {
+        log.append(&op(i)).unwrap();
+    }
+    let later = log.checkpoint().unwrap();
+    drop(log);
+    copy_db(backup.path(), dir.path());
+    let got = audit(&SqliteLogStore::open(&path).unwrap(), &keys.verifiers(), ORIGIN, Some(&later));
+    assert!(matches!(got, Err(LogError::Inconsistent(_))), "{got:?}");
+
+    // A log that forked (same keys, different entries) is inconsistent too.
+    let dir2 = tempfile::tempdir().unwrap();
+    let fork = dir2.path().join("log.db");
+    let log = open(&fork, &keys);
+    for i in 1000..1090 {
+        log.append(&op(i)).unwrap();
+    }
+    drop(log);
+    let got = audit(&SqliteLogStore::open(&fork).unwrap(), &keys.verifiers(), ORIGIN, Some(&later));
+    assert!(matches!(got, Err(LogError::Inconsistent(_))), "{got:?}");
+}
+
+fn copy_db(from: &Path, to: &Path) {
+    for name in ["log.db", "log.db-wal"] {
+        let _ = std::fs::remove_file(to.join(name));
+        if from.join(name).exists() {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
+    }
+    let _ = std::fs::remove_file(to.join("log.db-shm"));
+}
