@@ -32,6 +32,16 @@ pub enum Error {
     /// The key (or the version asked for) is past its `not_after` time.
     #[error("expired: {0}")]
     Expired(String),
+    /// A key record is older than the log says it is: the key database (or this record)
+    /// was restored from an older copy. The key is refused until an operator resolves it.
+    #[error("rollback detected for {kid}: the stored record is older than the log's")]
+    Rollback {
+        /// The key.
+        kid: String,
+    },
+    /// The audit log could not record the operation, so it was not acknowledged.
+    #[error("the audit log is unavailable")]
+    AuditUnavailable,
     /// A concurrent change won, or the thing already exists.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -63,6 +73,8 @@ impl Error {
             Error::Sealed => "sealed",
             Error::PolicyDenied(_) => "policy_denied",
             Error::Expired(_) => "expired",
+            Error::Rollback { .. } => "rollback",
+            Error::AuditUnavailable => "storage",
             Error::Conflict(_) => "conflict",
             Error::Storage(_) => "storage",
             Error::Entropy => "entropy",

@@ -10,6 +10,7 @@ use crate::{LogError, Result};
 use aunsorm_crypto::{Algorithm, PrivateKey, PublicKey, SignOptions, sha256};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use std::sync::Arc;
 
 /// Signature type byte of Ed25519 in C2SP signed-note.
 pub const TYPE_ED25519: u8 = 0x01;
@@ -220,7 +221,7 @@ impl NoteVerifier {
 pub struct NoteSigner {
     name: String,
     key_id: [u8; 4],
-    key: PrivateKey,
+    key: Arc<PrivateKey>,
 }
 
 impl std::fmt::Debug for NoteSigner {
@@ -234,7 +235,7 @@ impl NoteSigner {
     ///
     /// # Errors
     /// [`LogError::InvalidInput`] for a bad name or another algorithm.
-    pub fn new(name: &str, key: PrivateKey) -> Result<Self> {
+    pub fn new(name: &str, key: Arc<PrivateKey>) -> Result<Self> {
         check_key_name(name)?;
         let t = type_of(key.algorithm())?;
         let key_id = key_id(name, t, &key.public_key().to_raw());
@@ -335,12 +336,12 @@ mod tests {
     fn sign_and_verify_both_types() {
         let ed = NoteSigner::new(
             "log.example",
-            PrivateKey::generate(Algorithm::Ed25519).unwrap(),
+            Arc::new(PrivateKey::generate(Algorithm::Ed25519).unwrap()),
         )
         .unwrap();
         let pq = NoteSigner::new(
             "log.example",
-            PrivateKey::generate(Algorithm::MlDsa44).unwrap(),
+            Arc::new(PrivateKey::generate(Algorithm::MlDsa44).unwrap()),
         )
         .unwrap();
         let text = "hello\n".to_owned();

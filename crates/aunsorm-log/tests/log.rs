@@ -1,11 +1,16 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation, missing_docs)] // tests may unwrap
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    missing_docs
+)] // tests may unwrap
 //! The log on a real SQLite file: concurrent group commit, proofs and tiles against the
 //! signed checkpoint, reopen, and the tamper and rollback cases `audit` must catch.
 
 use aunsorm_crypto::{Algorithm, PrivateKey};
 use aunsorm_log::{
-    CheckpointSigners, Event, Log, LogError, NoteSigner, NoteVerifier, OpEvent, audit, merkle, tiles,
-    verified_checkpoint,
+    CheckpointSigners, Event, Log, LogError, NoteSigner, NoteVerifier, OpEvent, audit, merkle,
+    tiles, verified_checkpoint,
 };
 use aunsorm_store::{LogStore, SqliteLogStore};
 use std::path::Path;
@@ -26,7 +31,9 @@ impl Keys {
         }
     }
     fn signers(&self) -> CheckpointSigners {
-        let copy = |k: &PrivateKey| PrivateKey::from_pkcs8_der(k.to_pkcs8_der().unwrap().expose()).unwrap();
+        let copy = |k: &PrivateKey| {
+            Arc::new(PrivateKey::from_pkcs8_der(k.to_pkcs8_der().unwrap().expose()).unwrap())
+        };
         CheckpointSigners {
             ed25519: NoteSigner::new(ORIGIN, copy(&self.ed)).unwrap(),
             ml_dsa_44: NoteSigner::new(ORIGIN, copy(&self.pq)).unwrap(),
@@ -49,7 +56,12 @@ fn op(i: u64) -> Event {
 }
 
 fn open(path: &Path, keys: &Keys) -> Log {
-    Log::open(Arc::new(SqliteLogStore::open(path).unwrap()), ORIGIN, keys.signers()).unwrap()
+    Log::open(
+        Arc::new(SqliteLogStore::open(path).unwrap()),
+        ORIGIN,
+        keys.signers(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -61,12 +73,23 @@ fn concurrent_appends_proofs_tiles_and_reopen() {
     let threads: Vec<_> = (0..8u64)
         .map(|t| {
             let log = Arc::clone(&log);
-            std::thread::spawn(move || (0..300u64).map(|i| log.append(&op(t * 1000 + i)).unwrap()).collect::<Vec<_>>())
+            std::thread::spawn(move || {
+                (0..300u64)
+                    .map(|i| log.append(&op(t * 1000 + i)).unwrap())
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
-    let mut indexes: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut indexes: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     indexes.sort_unstable();
-    assert_eq!(indexes, (0..2400).collect::<Vec<_>>(), "every entry has its own index, no gap");
+    assert_eq!(
+        indexes,
+        (0..2400).collect::<Vec<_>>(),
+        "every entry has its own index, no gap"
+    );
 
     let cp = verified_checkpoint(&log.checkpoint().unwrap(), &keys.verifiers(), ORIGIN).unwrap();
     assert_eq!(cp.size, 2400);
@@ -82,16 +105,28 @@ fn concurrent_appends_proofs_tiles_and_reopen() {
     assert_eq!(log.tile(1, 0, 9).unwrap().len(), 9 * 32);
     assert!(log.tile(1, 0, 10).is_err());
     assert!(log.tile(1, 0, 256).is_err());
-    assert!(log.tile(0, 9, 256).is_err(), "tile 9 is partial (96 entries)");
+    assert!(
+        log.tile(0, 9, 256).is_err(),
+        "tile 9 is partial (96 entries)"
+    );
     assert_eq!(log.tile(0, 9, 96).unwrap().len(), 96 * 32);
     let bundle = tiles::decode_bundle(&log.entry_bundle(9, 96).unwrap()).unwrap();
     assert_eq!(bundle.len(), 96);
     assert_eq!(bundle[0], log.entry(9 * 256).unwrap());
 
     // Bad requests are typed errors.
-    assert!(matches!(log.inclusion_proof(2400, 2400), Err(LogError::InvalidInput(_))));
-    assert!(matches!(log.inclusion_proof(0, 2401), Err(LogError::InvalidInput(_))));
-    assert!(matches!(log.consistency_proof(10, 5), Err(LogError::InvalidInput(_))));
+    assert!(matches!(
+        log.inclusion_proof(2400, 2400),
+        Err(LogError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        log.inclusion_proof(0, 2401),
+        Err(LogError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        log.consistency_proof(10, 5),
+        Err(LogError::InvalidInput(_))
+    ));
     assert!(matches!(log.entry(5000), Err(LogError::InvalidInput(_))));
 
     // Reopen: same tree, appends continue, and the new checkpoint extends the old one.
@@ -110,7 +145,11 @@ fn concurrent_appends_proofs_tiles_and_reopen() {
     let other = Keys::new();
     drop(log);
     assert!(matches!(
-        Log::open(Arc::new(SqliteLogStore::open(&path).unwrap()), ORIGIN, other.signers()),
+        Log::open(
+            Arc::new(SqliteLogStore::open(&path).unwrap()),
+            ORIGIN,
+            other.signers()
+        ),
         Err(LogError::InvalidSignature(_))
     ));
 }
@@ -133,22 +172,42 @@ fn sql(path: &Path, stmt: &str) {
 fn audit_catches_every_kind_of_tampering() {
     let keys = Keys::new();
     let cases: &[(&str, &str)] = &[
-        ("edited entry", "UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'req-5\"', 'req-6\"') AS BLOB) WHERE idx = 5"),
+        (
+            "edited entry",
+            "UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'req-5\"', 'req-6\"') AS BLOB) WHERE idx = 5",
+        ),
         ("removed entry", "DELETE FROM entries WHERE idx = 7"),
         ("removed last entry", "DELETE FROM entries WHERE idx = 299"),
         (
             "reordered entries",
             "UPDATE entries SET idx = -1 WHERE idx = 3; UPDATE entries SET idx = 3 WHERE idx = 4; UPDATE entries SET idx = 4 WHERE idx = -1",
         ),
-        ("edited node", "UPDATE nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1"),
-        ("appended entry", "INSERT INTO entries (idx, data) SELECT 300, data FROM entries WHERE idx = 0"),
+        (
+            "edited node",
+            "UPDATE nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1",
+        ),
+        (
+            "appended entry",
+            "INSERT INTO entries (idx, data) SELECT 300, data FROM entries WHERE idx = 0",
+        ),
     ];
     for (what, stmt) in cases {
         let dir = tempfile::tempdir().unwrap();
         let path = filled(dir.path(), &keys, 300);
-        audit(&SqliteLogStore::open(&path).unwrap(), &keys.verifiers(), ORIGIN, None).unwrap();
+        audit(
+            &SqliteLogStore::open(&path).unwrap(),
+            &keys.verifiers(),
+            ORIGIN,
+            None,
+        )
+        .unwrap();
         sql(&path, stmt);
-        let got = audit(&SqliteLogStore::open(&path).unwrap(), &keys.verifiers(), ORIGIN, None);
+        let got = audit(
+            &SqliteLogStore::open(&path).unwrap(),
+            &keys.verifiers(),
+            ORIGIN,
+            None,
+        );
         assert!(matches!(got, Err(LogError::Corrupt(_))), "{what}: {got:?}");
     }
 
@@ -161,12 +220,16 @@ fn audit_catches_every_kind_of_tampering() {
     let text = aunsorm_log::SignedNote::parse(&genuine).unwrap().text;
     let s = forger.signers();
     let forged = aunsorm_log::SignedNote {
-        signatures: vec![s.ed25519.sign(&text).unwrap(), s.ml_dsa_44.sign(&text).unwrap()],
+        signatures: vec![
+            s.ed25519.sign(&text).unwrap(),
+            s.ml_dsa_44.sign(&text).unwrap(),
+        ],
         text,
     }
     .to_bytes();
     let c = rusqlite::Connection::open(&path).unwrap();
-    c.execute("UPDATE checkpoint SET note = ?1", [&forged]).unwrap();
+    c.execute("UPDATE checkpoint SET note = ?1", [&forged])
+        .unwrap();
     let got = audit(&store, &keys.verifiers(), ORIGIN, None);
     assert!(matches!(got, Err(LogError::InvalidSignature(_))), "{got:?}");
 }
@@ -191,7 +254,12 @@ fn a_restored_older_log_fails_against_a_later_checkpoint() {
     let later = log.checkpoint().unwrap();
     drop(log);
     copy_db(backup.path(), dir.path());
-    let got = audit(&SqliteLogStore::open(&path).unwrap(), &keys.verifiers(), ORIGIN, Some(&later));
+    let got = audit(
+        &SqliteLogStore::open(&path).unwrap(),
+        &keys.verifiers(),
+        ORIGIN,
+        Some(&later),
+    );
     assert!(matches!(got, Err(LogError::Inconsistent(_))), "{got:?}");
 
     // A log that forked (same keys, different entries) is inconsistent too.
@@ -202,7 +270,12 @@ fn a_restored_older_log_fails_against_a_later_checkpoint() {
         log.append(&op(i)).unwrap();
     }
     drop(log);
-    let got = audit(&SqliteLogStore::open(&fork).unwrap(), &keys.verifiers(), ORIGIN, Some(&later));
+    let got = audit(
+        &SqliteLogStore::open(&fork).unwrap(),
+        &keys.verifiers(),
+        ORIGIN,
+        Some(&later),
+    );
     assert!(matches!(got, Err(LogError::Inconsistent(_))), "{got:?}");
 }
 

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation, missing_docs)] // tests may unwrap
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    missing_docs
+)] // tests may unwrap
 //! transparency-dev/merkle's inclusion and consistency test data (tests/vectors), every
 //! case including those that must fail, and its reference tree.
 

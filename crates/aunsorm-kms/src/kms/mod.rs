@@ -4,10 +4,12 @@
 //! root key, `ops.rs` the cryptographic operations, `system.rs` the KMS's own keys
 //! (wrapping and attestation) and what uses them.
 
+mod audit;
 mod ops;
 mod system;
 mod unseal;
 
+pub use audit::{Caller, RollbackFinding, with_caller};
 pub use ops::BatchItem;
 pub use system::{ATTESTATION_CONTEXT, Attestation, WrappingKeyAlg};
 pub use unseal::{RootMode, Status, UnsealProgress};
@@ -117,6 +119,8 @@ pub struct Kms {
     clock: AtomicU64,
     unseal_progress: Mutex<Vec<zeroize::Zeroizing<String>>>,
     amnesia: bool,
+    /// The transparency log, once attached ([`Kms::open_log`]).
+    log: RwLock<Option<Arc<aunsorm_log::Log>>>,
 }
 
 /// An unsealed key: its header, state, store generation and parsed keys.
@@ -212,6 +216,7 @@ impl Kms {
             clock: AtomicU64::new(0),
             unseal_progress: Mutex::new(Vec::new()),
             amnesia,
+            log: RwLock::new(None),
         }
     }
 
@@ -219,6 +224,10 @@ impl Kms {
     /// with `sealed` until the next unseal. In amnesia mode the keys are also removed
     /// from the memory store, and the KMS can never be unsealed again.
     pub fn seal(&self) {
+        // Closing the log commits what is queued and drops its signing keys.
+        if let Ok(mut l) = self.log.write() {
+            l.take();
+        }
         let _ = self.set_root(None);
         if let Ok(mut c) = self.cache.write() {
             c.clear();
@@ -247,7 +256,7 @@ impl Kms {
     pub fn create(&self, name: &KeyName, alg: Algorithm, opts: &KeyOptions) -> Result<KeyInfo> {
         self.observe("create", || {
             check_user_name(name)?;
-            self.insert_new(name, alg, opts, new_version(alg, 1, now())?)
+            self.insert_new("create", name, alg, opts, new_version(alg, 1, now())?)
         })
     }
 
@@ -291,12 +300,13 @@ impl Kms {
             secret,
             public: key.public_key().to_raw(),
         };
-        self.insert_new(name, alg, opts, first)
+        self.insert_new("import", name, alg, opts, first)
     }
 
     /// Writes a new key (its record must not exist yet) with `first` as version 1.
     fn insert_new(
         &self,
+        op: &'static str,
         name: &KeyName,
         alg: Algorithm,
         opts: &KeyOptions,
@@ -317,6 +327,7 @@ impl Kms {
             None,
         )?;
         key_gauge(alg, 1.0);
+        self.key_event(op, name, alg, &state, None, 1)?;
         self.info(name)
     }
 
@@ -333,7 +344,7 @@ impl Kms {
     ) -> Result<KeyInfo> {
         self.observe("import", || {
             check_user_name(name)?;
-            self.insert_new(name, alg, opts, symmetric_version(alg, key)?)
+            self.insert_new("import", name, alg, opts, symmetric_version(alg, key)?)
         })
     }
 
@@ -344,7 +355,7 @@ impl Kms {
     /// turning `exportable` off; [`Error::NoSuchKey`], [`Error::Sealed`].
     pub fn configure(&self, name: &KeyName, cfg: &KeyConfig) -> Result<KeyInfo> {
         self.observe("configure", || {
-            self.update(name, |h, st| {
+            self.update(name, "config", None, |h, st| {
                 let newest = st.versions.last().map_or(0, |v| v.number);
                 let p = &mut st.policy;
                 if let Some(min) = cfg.min_decryption_version {
@@ -448,6 +459,7 @@ impl Kms {
                 match r {
                     Ok(()) => {
                         key_gauge(l.header.alg, -1.0);
+                        self.key_event("delete", name, l.header.alg, &l.state, None, l.generation)?;
                         return Ok(());
                     }
                     Err(Error::Conflict(_)) => continue,
@@ -466,7 +478,7 @@ impl Kms {
     /// [`Error::NoSuchKey`], [`Error::Sealed`], [`Error::SealedCorrupt`].
     pub fn rotate(&self, name: &KeyName) -> Result<u32> {
         self.observe("rotate", || {
-            self.update(name, |h, st| {
+            self.update(name, "rotate", None, |h, st| {
                 let n = st.versions.last().map_or(1, |v| v.number + 1);
                 st.versions.push(new_version(h.alg, n, now())?);
                 Ok(n)
@@ -501,7 +513,7 @@ impl Kms {
                     continue;
                 }
                 let done = self.observe("rotate", || {
-                    self.update(&name, |h, st| {
+                    self.update(&name, "rotate", None, |h, st| {
                         // Re-check under compare-and-swap: another caller may have rotated.
                         let newest = st.versions.last().map_or(0, |v| v.created_at);
                         if at < newest.saturating_add(st.policy.auto_rotate_secs) {
@@ -529,7 +541,7 @@ impl Kms {
     /// newest.
     pub fn destroy_version(&self, name: &KeyName, version: u32) -> Result<()> {
         self.observe("destroy", || {
-            self.update(name, |_, st| {
+            self.update(name, "destroy", Some(version), |_, st| {
                 let newest = st.versions.last().map_or(0, |v| v.number);
                 if version == newest {
                     return Err(Error::PolicyDenied(
@@ -593,7 +605,7 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a non-exportable key or a destroyed version.
     pub fn export(&self, key: &crate::KeyRef) -> Result<aunsorm_crypto::SecretBytes> {
-        self.observe("export", || {
+        self.audited("export", &key.name, key.version, || {
             let l = self.load(&key.name)?;
             if !l.state.policy.exportable {
                 return Err(Error::PolicyDenied(format!(
@@ -712,6 +724,9 @@ impl Kms {
         let corrupt = || Error::SealedCorrupt {
             kid: name.to_string(),
         };
+        if ns == Namespace::Keys {
+            self.check_rollback(name, rec.generation)?;
+        }
         let (header, payload) = sealed::open_for(root, name, &rec.value)?;
         // The record must have been sealed for the generation it is stored at: an old
         // record copied over a newer one is refused.
@@ -777,9 +792,13 @@ impl Kms {
     }
 
     /// Read, change, write with compare-and-swap, retried when another writer won.
+    /// Each successful write is published to the log as a `op` event about `version`
+    /// (the newest when `None`).
     fn update<T>(
         &self,
         name: &KeyName,
+        op: &'static str,
+        version: Option<u32>,
         mut f: impl FnMut(&mut sealed::Header, &mut KeyState) -> Result<T>,
     ) -> Result<T> {
         for _ in 0..CAS_RETRIES {
@@ -797,7 +816,10 @@ impl Kms {
                 &st,
                 Some(generation),
             ) {
-                Ok(()) => return Ok(out),
+                Ok(()) => {
+                    self.key_event(op, name, h.alg, &st, version, generation + 1)?;
+                    return Ok(out);
+                }
                 Err(Error::Conflict(_)) => continue,
                 Err(e) => return Err(e),
             }

@@ -27,7 +27,7 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key not meant for encryption; [`Error::Expired`].
     pub fn encrypt(&self, key: &KeyRef, plaintext: &[u8], aad: &[u8]) -> Result<Versioned> {
-        self.observe("encrypt", || {
+        self.audited("encrypt", &key.name, key.version, || {
             let l = self.load(&key.name)?;
             need(&l.state, Purpose::Encrypt, &key.name)?;
             let v = version_for_writing(&l, key)?;
@@ -46,7 +46,7 @@ impl Kms {
         ciphertext: &Versioned,
         aad: &[u8],
     ) -> Result<SecretBytes> {
-        self.observe("decrypt", || {
+        self.audited("decrypt", name, Some(ciphertext.version), || {
             let l = self.load(name)?;
             need(&l.state, Purpose::Encrypt, name)?;
             decrypt_with(&l, name, ciphertext, aad)
@@ -59,7 +59,7 @@ impl Kms {
     /// # Errors
     /// As [`Kms::decrypt`] and [`Kms::encrypt`].
     pub fn rewrap(&self, name: &KeyName, ciphertext: &Versioned, aad: &[u8]) -> Result<Versioned> {
-        self.observe("rewrap", || {
+        self.audited("rewrap", name, None, || {
             let l = self.load(name)?;
             need(&l.state, Purpose::Encrypt, name)?;
             let pt = decrypt_with(&l, name, ciphertext, aad)?;
@@ -81,7 +81,7 @@ impl Kms {
         bytes: usize,
         aad: &[u8],
     ) -> Result<(SecretBytes, Versioned)> {
-        self.observe("datakey", || {
+        self.audited("datakey", &key.name, key.version, || {
             if ![16, 24, 32, 64].contains(&bytes) {
                 return Err(Error::invalid("data key size", "16, 24, 32 or 64 bytes"));
             }
@@ -103,7 +103,7 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key not meant for signing; [`Error::Expired`].
     pub fn sign(&self, key: &KeyRef, msg: &[u8], context: &[u8]) -> Result<Versioned> {
-        self.observe("sign", || {
+        self.audited("sign", &key.name, key.version, || {
             let l = self.load(&key.name)?;
             need(&l.state, Purpose::Sign, &key.name)?;
             let v = version_for_writing(&l, key)?;
@@ -122,7 +122,7 @@ impl Kms {
         msg: &[u8],
         opts: &SignOptions<'_>,
     ) -> Result<Versioned> {
-        self.observe("sign", || {
+        self.audited("sign", &key.name, key.version, || {
             let l = self.load(&key.name)?;
             need(&l.state, Purpose::Sign, &key.name)?;
             let v = version_for_writing(&l, key)?;
@@ -156,7 +156,7 @@ impl Kms {
         signature: &Versioned,
         opts: &SignOptions<'_>,
     ) -> Result<bool> {
-        self.observe("verify", || {
+        self.audited("verify", &key.name, Some(signature.version), || {
             let l = self.load(&key.name)?;
             need(&l.state, Purpose::Sign, &key.name)?;
             verify_with(&l, key, msg, signature, opts)
@@ -168,7 +168,7 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key that is not an HMAC key.
     pub fn hmac(&self, key: &KeyRef, msg: &[u8]) -> Result<Versioned> {
-        self.observe("hmac", || {
+        self.audited("hmac", &key.name, key.version, || {
             let l = self.load(&key.name)?;
             need(&l.state, Purpose::Mac, &key.name)?;
             let v = version_for_writing(&l, key)?;
@@ -185,7 +185,7 @@ impl Kms {
     /// # Errors
     /// As [`Kms::verify`].
     pub fn verify_hmac(&self, name: &KeyName, msg: &[u8], tag: &Versioned) -> Result<bool> {
-        self.observe("verify_hmac", || {
+        self.audited("verify_hmac", name, Some(tag.version), || {
             let l = self.load(name)?;
             need(&l.state, Purpose::Mac, name)?;
             let v = usable_for_reading(&l.state, name, tag.version)?;
@@ -201,7 +201,7 @@ impl Kms {
     /// # Errors
     /// [`Error::PolicyDenied`] for a key that is not a KEM key.
     pub fn encapsulate(&self, key: &KeyRef) -> Result<(SecretBytes, Versioned)> {
-        self.observe("encapsulate", || {
+        self.audited("encapsulate", &key.name, key.version, || {
             let l = self.load(&key.name)?;
             need(&l.state, Purpose::Kem, &key.name)?;
             let v = version_for_writing(&l, key)?;
@@ -221,7 +221,7 @@ impl Kms {
     /// # Errors
     /// As [`Kms::decrypt`].
     pub fn decapsulate(&self, name: &KeyName, ciphertext: &Versioned) -> Result<SecretBytes> {
-        self.observe("decapsulate", || {
+        self.audited("decapsulate", name, Some(ciphertext.version), || {
             let l = self.load(name)?;
             need(&l.state, Purpose::Kem, name)?;
             let v = usable_for_reading(&l.state, name, ciphertext.version)?;
@@ -238,7 +238,7 @@ impl Kms {
     /// [`Error::PolicyDenied`] for a signing or MAC key; [`Error::InvalidInput`] for an
     /// empty secret.
     pub fn wrap(&self, key: &KeyRef, secret: &[u8], aad: &[u8]) -> Result<Versioned> {
-        self.observe("wrap", || {
+        self.audited("wrap", &key.name, key.version, || {
             if secret.is_empty() {
                 return Err(Error::invalid("secret to wrap", "empty"));
             }
@@ -269,7 +269,7 @@ impl Kms {
     /// # Errors
     /// As [`Kms::decrypt`].
     pub fn unwrap(&self, name: &KeyName, wrapped: &Versioned, aad: &[u8]) -> Result<SecretBytes> {
-        self.observe("unwrap", || {
+        self.audited("unwrap", name, Some(wrapped.version), || {
             let l = self.load(name)?;
             match l.state.policy.purpose {
                 Purpose::Encrypt => decrypt_with(&l, name, wrapped, &wrap_aad(aad)),

@@ -128,9 +128,14 @@ impl Kms {
                 aunsorm_crypto::aes256_kwp_unwrap(aes.expose(), body)?
             };
             match alg {
-                Some(a) if matches!(a.kind(), AlgorithmKind::Aead | AlgorithmKind::Mac) => {
-                    self.insert_new(name, a, opts, symmetric_version(a, material.expose())?)
-                }
+                Some(a) if matches!(a.kind(), AlgorithmKind::Aead | AlgorithmKind::Mac) => self
+                    .insert_new(
+                        "import",
+                        name,
+                        a,
+                        opts,
+                        symmetric_version(a, material.expose())?,
+                    ),
                 _ => {
                     let key = PrivateKey::from_pkcs8(material.expose())?;
                     if let Some(a) = alg.filter(|a| *a != key.algorithm()) {
@@ -152,7 +157,7 @@ impl Kms {
     /// # Errors
     /// [`Error::NoSuchKey`], [`Error::Sealed`].
     pub fn attest(&self, key: &KeyRef) -> Result<Attestation> {
-        self.observe("attest", || {
+        self.audited("attest", &key.name, key.version, || {
             let l = self.load(&key.name)?;
             let (h, st) = (&l.header, &l.state);
             let v = match key.version {
@@ -215,7 +220,7 @@ impl Kms {
 
     /// One of the KMS's own keys, made on first use (compare-and-swap: two racing
     /// callers end up with the same key).
-    fn system_key(&self, name: &'static str, alg: Algorithm) -> Result<Arc<Loaded>> {
+    pub(super) fn system_key(&self, name: &'static str, alg: Algorithm) -> Result<Arc<Loaded>> {
         if let Some(l) = self
             .system
             .read()
