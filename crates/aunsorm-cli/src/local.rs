@@ -27,10 +27,10 @@ pub(crate) struct StoreArgs {
         env = "AUNSORM_STORE",
         default_value = "aunsorm-data"
     )]
-    store: PathBuf,
+    pub(crate) store: PathBuf,
     /// Output format.
     #[arg(long, global = true, value_parser = ["table", "json"], default_value = "table")]
-    format: String,
+    pub(crate) format: String,
 }
 
 #[derive(Subcommand)]
@@ -233,9 +233,45 @@ fn kms(s: &StoreArgs) -> Result<Kms, Failure> {
     Ok(Kms::new(Arc::new(store)))
 }
 
+/// The origin line of a local store's log (and the name of its checkpoint keys).
+pub(crate) const LOCAL_ORIGIN: &str = "aunsorm.local/log";
+/// The log's own SQLite file, beside the key database but apart from it.
+pub(crate) const LOG_FILE: &str = "log.db";
+/// The latest checkpoint, kept outside both databases: restoring them from an older
+/// copy is caught by the next command.
+pub(crate) const CHECKPOINT_FILE: &str = "log-checkpoint";
+
+/// An unsealed local KMS with its transparency log attached. When dropped, it saves
+/// the log's latest checkpoint to `CHECKPOINT_FILE`.
+pub(crate) struct Local {
+    kms: Kms,
+    checkpoint: PathBuf,
+}
+
+impl std::ops::Deref for Local {
+    type Target = Kms;
+    fn deref(&self) -> &Kms {
+        &self.kms
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let Some(log) = self.kms.log() else { return };
+        let Ok(note) = log.checkpoint() else { return };
+        let tmp = self.checkpoint.with_extension("tmp");
+        let saved =
+            std::fs::write(&tmp, &note).and_then(|()| std::fs::rename(&tmp, &self.checkpoint));
+        if let Err(e) = saved {
+            eprintln!("warning: could not save the log checkpoint: {e}");
+        }
+    }
+}
+
 /// The store's KMS, unsealed with AUNSORM_UNSEAL_SHARES (shares separated by white
-/// space or commas) or AUNSORM_PASSPHRASE.
-fn unsealed(s: &StoreArgs) -> Result<Kms, Failure> {
+/// space or commas) or AUNSORM_PASSPHRASE, with its log opened and checked against the
+/// checkpoint the previous command saved.
+pub(crate) fn unsealed(s: &StoreArgs) -> Result<Local, Failure> {
     let k = kms(s)?;
     if let Ok(shares) = std::env::var("AUNSORM_UNSEAL_SHARES") {
         let shares = Zeroizing::new(shares);
@@ -244,13 +280,43 @@ fn unsealed(s: &StoreArgs) -> Result<Kms, Failure> {
             .filter(|s| !s.is_empty())
             .collect();
         k.unseal_with_shares(&list)?;
-        return Ok(k);
+    } else {
+        let pw = Zeroizing::new(std::env::var("AUNSORM_PASSPHRASE").map_err(|_| {
+            usage("set AUNSORM_PASSPHRASE or AUNSORM_UNSEAL_SHARES to unseal the local store")
+        })?);
+        k.unseal_with_passphrase(pw.as_bytes())?;
     }
-    let pw = Zeroizing::new(std::env::var("AUNSORM_PASSPHRASE").map_err(|_| {
-        usage("set AUNSORM_PASSPHRASE or AUNSORM_UNSEAL_SHARES to unseal the local store")
-    })?);
-    k.unseal_with_passphrase(pw.as_bytes())?;
-    Ok(k)
+    let log = aunsorm_store::SqliteLogStore::open(&s.store.join(LOG_FILE)).map_err(|e| {
+        Failure::Error {
+            code: "storage",
+            message: e.to_string(),
+        }
+    })?;
+    let findings = k.open_log(Arc::new(log), LOCAL_ORIGIN)?;
+    for f in &findings {
+        eprintln!(
+            "warning: rollback: key {} is at generation {} but the log recorded {}{}; it is refused until resolved",
+            f.key,
+            f.stored,
+            f.logged,
+            if f.deleted { " (deleted)" } else { "" }
+        );
+    }
+    let checkpoint = s.store.join(CHECKPOINT_FILE);
+    if let Ok(trusted) = std::fs::read(&checkpoint) {
+        let log = k.log().ok_or(Failure::Error {
+            code: "internal",
+            message: "log not attached".into(),
+        })?;
+        log.check_extends(&trusted).map_err(|e| Failure::Error {
+            code: "rollback",
+            message: format!(
+                "{e}: the log does not extend the checkpoint saved in {}",
+                checkpoint.display()
+            ),
+        })?;
+    }
+    Ok(Local { kms: k, checkpoint })
 }
 
 fn name(s: &str) -> Result<KeyName, Failure> {

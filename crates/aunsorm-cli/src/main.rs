@@ -3,6 +3,7 @@
 
 mod io;
 mod local;
+mod logcmd;
 mod pkey;
 mod seal;
 
@@ -37,6 +38,9 @@ enum Command {
     /// Manage keys in the local store.
     #[command(subcommand)]
     Key(local::KeyCmd),
+    /// The transparency log: checkpoint, keys, entries, prove, verify.
+    #[command(subcommand)]
+    Log(logcmd::LogCmd),
     /// Encrypt with a stored key; prints aunsorm:vN:...
     Encrypt(local::DataArgs),
     /// Decrypt an aunsorm:vN:... ciphertext; plaintext to stdout.
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Operator(c) => local::operator(st, c),
         Command::Key(c) => local::key(st, c),
+        Command::Log(c) => logcmd::log(st, c),
         Command::Encrypt(a) => local::encrypt(st, a),
         Command::Decrypt(a) => local::decrypt(st, a),
         Command::Sign(a) => local::sign(st, a),

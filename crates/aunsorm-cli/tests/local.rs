@@ -417,3 +417,128 @@ fn shares_wrap_rewrap_attest_and_wrapped_import() {
     );
     assert!(ok(&["key", "export", "ex"], b"").starts_with("-----BEGIN PRIVATE KEY-----"));
 }
+
+fn copy_files(from: &std::path::Path, to: &std::path::Path, names: &[&str]) {
+    std::fs::create_dir_all(to).unwrap();
+    for n in names {
+        let _ = std::fs::remove_file(to.join(n));
+        if from.join(n).exists() {
+            std::fs::copy(from.join(n), to.join(n)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn log_commands_witness_verify_tamper_and_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("store");
+    ok(&st, &["operator", "init"], b"");
+    ok(&st, &["key", "create", "k", "--alg", "ed25519"], b"");
+    ok(&st, &["sign", "k"], b"hello");
+    // A witness keeps the verifier keys and a checkpoint.
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, ok(&st, &["log", "keys"], b"")).unwrap();
+    let cp1 = dir.path().join("cp1");
+    std::fs::write(&cp1, ok(&st, &["log", "checkpoint"], b"")).unwrap();
+    let cp1_text = std::fs::read_to_string(&cp1).unwrap();
+    assert!(cp1_text.starts_with("aunsorm.local/log\n2\n"), "{cp1_text}");
+    assert_eq!(
+        cp1_text.matches('\u{2014}').count(),
+        2,
+        "Ed25519 and ML-DSA-44 signatures"
+    );
+
+    // A backup of the whole store directory at this point.
+    let backup = dir.path().join("backup");
+    let files = ["aunsorm.db", "aunsorm.db-wal", "log.db", "log.db-wal"];
+    copy_files(&st, &backup, &files);
+
+    ok(&st, &["key", "rotate", "k"], b"");
+    ok(&st, &["sign", "k"], b"again");
+    let entries = ok(&st, &["log", "entries"], b"");
+    assert_eq!(entries.lines().count(), 4);
+    let sign_event = entries.lines().nth(1).unwrap();
+    assert!(sign_event.contains("\"op\":\"sign\"") && sign_event.contains("k#v1"));
+    let ev = dir.path().join("event");
+    std::fs::write(&ev, sign_event).unwrap();
+
+    let keys_s = keys.to_str().unwrap();
+    let out = ok(
+        &st,
+        &[
+            "log",
+            "verify",
+            "--keys",
+            keys_s,
+            "--trusted",
+            cp1.to_str().unwrap(),
+            "--event",
+            ev.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.starts_with("valid: 4 entries"), "{out}");
+    let proof: serde_json::Value = serde_json::from_str(&ok(
+        &st,
+        &["log", "prove", "--event", ev.to_str().unwrap()],
+        b"",
+    ))
+    .unwrap();
+    assert_eq!(proof["index"], 1);
+    assert_eq!(proof["size"], 4);
+
+    // An event that never happened is not included: exit 1.
+    std::fs::write(&ev, sign_event.replace("k#v1", "k#v2")).unwrap();
+    let (c, _) = code(
+        &st,
+        &[
+            "log",
+            "verify",
+            "--keys",
+            keys_s,
+            "--event",
+            ev.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(c, 1);
+
+    // An edited entry in the log file: verify says invalid (exit 1).
+    let tampered = dir.path().join("tampered");
+    copy_files(&st, &tampered, &files);
+    let c = rusqlite::Connection::open(tampered.join("log.db")).unwrap();
+    c.execute(
+        "UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'sign', 'sigN') AS BLOB) WHERE idx = 1",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let (c, err) = code(&tampered, &["log", "verify", "--keys", keys_s], b"");
+    assert_eq!(c, 1, "{err}");
+
+    // The whole store restored from the backup (key database and log): the checkpoint
+    // the previous command saved outside both catches it, and a witness's later
+    // checkpoint does too.
+    let cp2 = dir.path().join("cp2");
+    std::fs::write(&cp2, ok(&st, &["log", "checkpoint"], b"")).unwrap();
+    for f in ["aunsorm.db-shm", "log.db-shm"] {
+        let _ = std::fs::remove_file(st.join(f));
+    }
+    copy_files(&backup, &st, &files);
+    let (c, err) = code(&st, &["sign", "k"], b"x");
+    assert_eq!(c, 2);
+    assert!(err.contains("rollback"), "{err}");
+    let (c, err) = code(
+        &st,
+        &[
+            "log",
+            "verify",
+            "--keys",
+            keys_s,
+            "--trusted",
+            cp2.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(c, 1, "{err}");
+}

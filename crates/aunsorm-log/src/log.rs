@@ -303,6 +303,40 @@ impl Log {
         Ok(self.store.key_generation(name)?)
     }
 
+    /// Checks that the published log is a consistent extension of `trusted`, a signed
+    /// checkpoint kept outside the log (by a witness, or by the server beside its
+    /// configuration).
+    ///
+    /// # Errors
+    /// [`LogError::InvalidSignature`] or [`LogError::InvalidInput`] for a checkpoint
+    /// that is not this log's; [`LogError::Inconsistent`] when the log is shorter than
+    /// it or does not extend it (the log was rolled back or forked).
+    pub fn check_extends(&self, trusted: &[u8]) -> Result<()> {
+        let old = verified_checkpoint(trusted, &self.verifiers, &self.origin)?;
+        let now = self.published()?;
+        if old.size > now.size {
+            return Err(LogError::Inconsistent(format!(
+                "the log has {} entries, fewer than the trusted checkpoint's {}",
+                now.size, old.size
+            )));
+        }
+        if old.size == 0 {
+            return Ok(());
+        }
+        let proof = merkle::consistency_proof(&StoreNodes(&*self.store), old.size, now.size)?;
+        merkle::verify_consistency(old.size, now.size, &proof, &old.root, &now.root).map_err(|_| {
+            LogError::Inconsistent("the log is not an extension of the trusted checkpoint".into())
+        })
+    }
+
+    /// The index of the first entry equal to `entry`, searching the published log.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn find_entry(&self, entry: &[u8]) -> Result<Option<u64>> {
+        find_entry(&*self.store, self.size()?, entry)
+    }
+
     /// Stops accepting entries, commits every queued one, and waits for the committer.
     pub fn close(&mut self) {
         self.tx = None;
@@ -505,6 +539,41 @@ pub fn verified_checkpoint(
         )));
     }
     Ok(cp)
+}
+
+/// The index of the first of the first `size` entries of `store` equal to `entry`.
+///
+/// # Errors
+/// Storage errors.
+pub fn find_entry(store: &dyn LogStore, size: u64, entry: &[u8]) -> Result<Option<u64>> {
+    const CHUNK: u64 = 4096;
+    let mut start = 0;
+    while start < size {
+        let end = (start + CHUNK).min(size);
+        if let Some(i) = store.entries(start, end)?.iter().position(|e| e == entry) {
+            return Ok(Some(start + i as u64));
+        }
+        start = end;
+    }
+    Ok(None)
+}
+
+/// An inclusion proof of the entry at `index` against the stored checkpoint, checked.
+///
+/// # Errors
+/// [`LogError::InvalidInput`] for an index beyond the log; [`LogError::InvalidProof`]
+/// when the entry is not in the tree the checkpoint commits to.
+pub fn prove_inclusion(store: &dyn LogStore, cp: &Checkpoint, index: u64) -> Result<Vec<Hash>> {
+    if index >= cp.size {
+        return Err(beyond(index, cp.size));
+    }
+    let entry = store
+        .entries(index, index + 1)?
+        .pop()
+        .ok_or(LogError::Corrupt("missing entry"))?;
+    let proof = merkle::inclusion_proof(&StoreNodes(store), index, cp.size)?;
+    merkle::verify_inclusion(index, cp.size, &merkle::leaf_hash(&entry), &proof, &cp.root)?;
+    Ok(proof)
 }
 
 /// What [`audit`] found.

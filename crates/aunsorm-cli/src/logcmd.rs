@@ -1,0 +1,216 @@
+//! `aunsorm log ...`: the local store's transparency log. `verify` is what a witness
+//! runs: it trusts nothing stored, only the verifier keys and a checkpoint it kept.
+
+use crate::io::read_all;
+use crate::local::{LOCAL_ORIGIN, LOG_FILE, StoreArgs, unsealed};
+use crate::{Failure, usage};
+use aunsorm_log::{
+    LogError, NoteVerifier, audit, find_entry, prove_inclusion, verified_checkpoint,
+};
+use aunsorm_store::{LogStore, SqliteLogStore};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub(crate) enum LogCmd {
+    /// Print the latest signed checkpoint (a C2SP signed note); save it to check the
+    /// log later with `log verify --trusted`.
+    Checkpoint,
+    /// Print the checkpoint verifier keys (Ed25519, ML-DSA-44), one per line.
+    Keys,
+    /// Print an inclusion proof (JSON) of the entry at --index, or of the entry whose
+    /// exact bytes are in --event, against the latest checkpoint.
+    Prove {
+        /// Entry index.
+        #[arg(long, conflicts_with = "event", required_unless_present = "event")]
+        index: Option<u64>,
+        /// File holding the entry (one JSON event, as `log entries` prints it).
+        #[arg(long)]
+        event: Option<PathBuf>,
+    },
+    /// Print entries as JSON lines, from --start (default 0), at most --limit.
+    Entries {
+        /// First index.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Most entries to print.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// Check the whole log: checkpoint signatures, every entry and tree node against
+    /// the root; with --trusted, that the log extends a checkpoint you kept; with
+    /// --event, that the event is included. Exit 0 valid, 1 invalid, 2 error.
+    Verify {
+        /// A checkpoint saved earlier (`log checkpoint`).
+        #[arg(long)]
+        trusted: Option<PathBuf>,
+        /// File holding an event that must be in the log.
+        #[arg(long)]
+        event: Option<PathBuf>,
+        /// Verifier keys (`log keys`); without it the store is unsealed to read them.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+}
+
+pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
+    match cmd {
+        LogCmd::Checkpoint => {
+            let k = unsealed(s)?;
+            let note = attached(&k)?.checkpoint().map_err(log_err)?;
+            print!("{}", String::from_utf8_lossy(&note));
+            Ok(())
+        }
+        LogCmd::Keys => {
+            let k = unsealed(s)?;
+            for v in attached(&k)?.verifiers() {
+                println!("{}", v.encode());
+            }
+            Ok(())
+        }
+        LogCmd::Entries { start, limit } => {
+            let store = log_store(s)?;
+            for e in store
+                .entries(start, start.saturating_add(limit))
+                .map_err(|e| log_err(e.into()))?
+            {
+                println!("{}", String::from_utf8_lossy(&e));
+            }
+            Ok(())
+        }
+        LogCmd::Prove { index, event } => {
+            let k = unsealed(s)?;
+            let log = attached(&k)?;
+            let note = log.checkpoint().map_err(log_err)?;
+            let cp = verified_checkpoint(&note, log.verifiers(), LOCAL_ORIGIN).map_err(log_err)?;
+            let store = log_store(s)?;
+            let index = match (index, event) {
+                (Some(i), _) => i,
+                (None, Some(f)) => {
+                    let want = event_bytes(&f)?;
+                    find_entry(&store, cp.size, &want)
+                        .map_err(log_err)?
+                        .ok_or_else(|| Failure::Invalid("the event is not in the log".into()))?
+                }
+                (None, None) => return Err(usage("give --index or --event")),
+            };
+            let proof = prove_inclusion(&store, &cp, index).map_err(log_err)?;
+            let entry = store
+                .entries(index, index + 1)
+                .map_err(|e| log_err(e.into()))?
+                .pop()
+                .unwrap_or_default();
+            let out = serde_json::json!({
+                "index": index,
+                "size": cp.size,
+                "entry": String::from_utf8_lossy(&entry),
+                "leaf_hash": hex::encode(aunsorm_log::merkle::leaf_hash(&entry)),
+                "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+                "checkpoint": String::from_utf8_lossy(&note),
+            });
+            println!("{out:#}");
+            Ok(())
+        }
+        LogCmd::Verify {
+            trusted,
+            event,
+            keys,
+        } => {
+            let verifiers = match keys {
+                Some(f) => {
+                    let text = String::from_utf8(read_all(&Some(f), "verifier keys")?)
+                        .map_err(|_| usage("--keys: not UTF-8"))?;
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(NoteVerifier::parse)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(log_err)?
+                }
+                None => {
+                    let k = unsealed(s)?;
+                    attached(&k)?.verifiers().to_vec()
+                }
+            };
+            let trusted = trusted
+                .map(|f| read_all(&Some(f), "trusted checkpoint"))
+                .transpose()?;
+            let store = log_store(s)?;
+            let report =
+                audit(&store, &verifiers, LOCAL_ORIGIN, trusted.as_deref()).map_err(invalid)?;
+            if let Some(f) = event {
+                let want = event_bytes(&f)?;
+                let index = find_entry(&store, report.checkpoint.size, &want)
+                    .map_err(log_err)?
+                    .ok_or_else(|| Failure::Invalid("the event is not in the log".into()))?;
+                prove_inclusion(&store, &report.checkpoint, index).map_err(invalid)?;
+                eprintln!("event included at index {index}");
+            }
+            println!(
+                "valid: {} entries, root {}{}",
+                report.entries,
+                B64.encode(report.checkpoint.root),
+                if trusted.is_some() {
+                    ", consistent with the trusted checkpoint"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+fn attached(k: &aunsorm_kms::Kms) -> Result<std::sync::Arc<aunsorm_log::Log>, Failure> {
+    k.log().ok_or(Failure::Error {
+        code: "internal",
+        message: "log not attached".into(),
+    })
+}
+
+fn log_store(s: &StoreArgs) -> Result<SqliteLogStore, Failure> {
+    let path = s.store.join(LOG_FILE);
+    if !path.exists() {
+        return Err(Failure::Error {
+            code: "no_such_log",
+            message: format!("no log at {}", path.display()),
+        });
+    }
+    SqliteLogStore::open(&path).map_err(|e| log_err(e.into()))
+}
+
+/// The event's bytes: the file as written, without a trailing newline.
+fn event_bytes(f: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    let mut b = read_all(&Some(f.to_path_buf()), "event")?;
+    while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+        b.pop();
+    }
+    Ok(b)
+}
+
+/// A failed check of the log's integrity: exit 1.
+fn invalid(e: LogError) -> Failure {
+    match e {
+        LogError::InvalidSignature(_)
+        | LogError::Corrupt(_)
+        | LogError::Inconsistent(_)
+        | LogError::InvalidProof(_) => Failure::Invalid(e.to_string()),
+        other => log_err(other),
+    }
+}
+
+fn log_err(e: LogError) -> Failure {
+    let code = match &e {
+        LogError::InvalidInput(_) => "invalid_input",
+        LogError::Storage(_) => "storage",
+        LogError::InvalidSignature(_) | LogError::InvalidProof(_) => "bad_signature",
+        LogError::Inconsistent(_) => "rollback",
+        LogError::Corrupt(_) => "log_corrupt",
+        _ => "internal",
+    };
+    Failure::Error {
+        code,
+        message: e.to_string(),
+    }
+}
