@@ -109,13 +109,13 @@ fn acknowledged_entries_survive_sigkill() {
         for l in reader.join().unwrap() {
             let l = l.trim_start_matches("test log_crash_writer ... ");
             let w: Vec<&str> = l.split_whitespace().collect();
-            if let ["ack", i, tag] = w.as_slice() {
-                if let Ok(i) = i.parse::<u64>() {
-                    assert!(
-                        acked.insert(i, (*tag).to_string()).is_none(),
-                        "index {i} acknowledged twice"
-                    );
-                }
+            if let ["ack", i, tag] = w.as_slice()
+                && let Ok(i) = i.parse::<u64>()
+            {
+                assert!(
+                    acked.insert(i, (*tag).to_string()).is_none(),
+                    "index {i} acknowledged twice"
+                );
             }
         }
 
