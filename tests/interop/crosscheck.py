@@ -422,5 +422,57 @@ def _():
     assert len(w) == 1088 + 2 + 16
 
 
+def note_parts(note):
+    """A C2SP signed note: (text, [(key name, key id, signature)])."""
+    text, _, sigs = note.rpartition(b"\n\n")
+    out = []
+    for line in sigs.decode().splitlines():
+        assert line.startswith("\u2014 ")
+        name, b64 = line[2:].split(" ")
+        raw = base64.b64decode(b64)
+        out.append((name, raw[:4], raw[4:]))
+    return text + b"\n", out
+
+
+def rfc6962_root(entries):
+    """RFC 6962 MTH, written out recursively with hashlib."""
+    if not entries:
+        return hashlib.sha256(b"").digest()
+    if len(entries) == 1:
+        return hashlib.sha256(b"\0" + entries[0]).digest()
+    k = 1
+    while k * 2 < len(entries):
+        k *= 2
+    return hashlib.sha256(b"\1" + rfc6962_root(entries[:k]) + rfc6962_root(entries[k:])).digest()
+
+
+@check("log: checkpoint root rebuilt with hashlib, Ed25519 (pyca) and ML-DSA-44 (dilithium-py) signatures verify")
+def _():
+    run("key", "create", "logged", "--alg", "ed25519")
+    run("sign", "logged", stdin=b"for the log")
+    run("key", "rotate", "logged")
+    note = run("log", "checkpoint")
+    text, sigs = note_parts(note)
+    origin, size, root = text.decode().splitlines()[:3]
+    entries = run("log", "entries", "--limit", "100000").splitlines()
+    assert int(size) == len(entries) and len(entries) >= 3
+    assert base64.b64decode(root) == rfc6962_root(entries)
+    assert json.loads(entries[-1]) ["op"] == "rotate"
+    keys = run("log", "keys").decode().split()
+    assert len(keys) == 2 and len(sigs) == 2
+    for vkey, (name, kid, sig) in zip(keys, sigs):
+        kname, khex, kb64 = vkey.split("+", 2)
+        raw = base64.b64decode(kb64)
+        assert name == kname == origin
+        # Key ID: SHA-256(name || "\n" || type || public key)[:4], per C2SP signed-note.
+        assert kid == bytes.fromhex(khex) == hashlib.sha256(kname.encode() + b"\n" + raw).digest()[:4]
+        if raw[0] == 0x01:
+            ed25519.Ed25519PublicKey.from_public_bytes(raw[1:]).verify(sig, text)
+        else:
+            assert raw[0] == 0xA4
+            assert ML_DSA_44.verify(raw[1:], text, sig)
+            assert not ML_DSA_44.verify(raw[1:], text + b"x", sig)
+
+
 print(f"crosscheck: {results['passed']} passed, {results['failed']} failed")
 sys.exit(1 if results["failed"] else 0)
