@@ -1,7 +1,7 @@
 //! The KMS's side of the transparency log: key lifecycle events, audit entries of
 //! operations, the checkpoint signing keys, and rollback detection.
 
-use super::{Kms, check_user_name, now};
+use super::{Kms, check_user_name};
 use crate::sealed;
 use crate::state::KeyState;
 use crate::{Error, KeyName, Result, Versioned};
@@ -234,7 +234,7 @@ impl Kms {
             alg: alg.id().into(),
             fingerprint,
             generation,
-            time_ms: now().saturating_mul(1000),
+            time_ms: aunsorm_log::event::now_ms(),
         });
         log.append(&event).map_err(|_| Error::AuditUnavailable)?;
         Ok(())
