@@ -8,11 +8,13 @@
 //! Audited operations per second: Ed25519 sign and AES-256-GCM encrypt (1 KiB) through
 //! `Kms` with the transparency log on (SQLite file, group commit, one fsync per batch)
 //! against the same operations with the log off, at 1, 8 and 64 concurrent callers, in
-//! one run. Afterwards the log is audited: every acknowledged operation is in it.
+//! one run. Callers are threads (each blocks until its entry is durable), and async tasks
+//! on two runtime worker threads awaiting `deferred` results (as the server calls the
+//! KMS). Afterwards the log is audited: every acknowledged operation is in it.
 //! `cargo bench -p aunsorm-kms --bench audited` (`AUNSORM_BENCH_SECS` per cell, default 3)
 
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{KeyName, KeyOptions, KeyRef, Kms, PassphraseParams};
+use aunsorm_kms::{Caller, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, deferred};
 use aunsorm_store::{LogStore, SqliteLogStore, SqliteStore};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,28 +46,77 @@ fn kms(dir: &std::path::Path, with_log: bool) -> Kms {
     kms
 }
 
+/// One operation, through the blocking API.
+fn op_blocking(kms: &Kms, op: &str, sig: &KeyRef, enc: &KeyRef, pt: &[u8]) {
+    if op == "sign" {
+        kms.sign(sig, b"message to sign", b"").unwrap();
+    } else {
+        kms.encrypt(enc, pt, b"").unwrap();
+    }
+}
+
 /// Operations per second with `callers` threads for `secs`, and the count done.
-fn run(kms: &Arc<Kms>, op: &str, callers: usize, secs: f64) -> (f64, u64) {
+fn run_threads(kms: &Arc<Kms>, op: &str, callers: usize, secs: f64) -> (f64, u64) {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let start = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..callers {
             let (kms, done) = (Arc::clone(kms), Arc::clone(&done));
-            let op = op.to_owned();
             s.spawn(move || {
                 let sig: KeyRef = "sig".parse().unwrap();
                 let enc: KeyRef = "enc".parse().unwrap();
                 let pt = [7u8; 1024];
                 while Instant::now() < deadline {
-                    if op == "sign" {
-                        kms.sign(&sig, b"message to sign", b"").unwrap();
-                    } else {
-                        kms.encrypt(&enc, &pt, b"").unwrap();
-                    }
+                    op_blocking(&kms, op, &sig, &enc, &pt);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             });
+        }
+    });
+    let n = done.load(Ordering::Relaxed);
+    (n as f64 / start.elapsed().as_secs_f64(), n)
+}
+
+/// Operations per second with `callers` async tasks on two worker threads, each
+/// awaiting its result (released once its audit entry is durable when the log is on).
+fn run_tasks(
+    rt: &tokio::runtime::Runtime,
+    kms: &Arc<Kms>,
+    op: &'static str,
+    callers: usize,
+    secs: f64,
+) -> (f64, u64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                let (kms, done) = (Arc::clone(kms), Arc::clone(&done));
+                tokio::spawn(async move {
+                    let sig: KeyRef = "sig".parse().unwrap();
+                    let enc: KeyRef = "enc".parse().unwrap();
+                    let pt = [7u8; 1024];
+                    while Instant::now() < deadline {
+                        if op == "sign" {
+                            deferred(Caller::default(), || {
+                                kms.sign(&sig, b"message to sign", b"")
+                            })
+                            .await
+                            .unwrap();
+                        } else {
+                            deferred(Caller::default(), || kms.encrypt(&enc, &pt, b""))
+                                .await
+                                .unwrap();
+                        }
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
         }
     });
     let n = done.load(Ordering::Relaxed);
@@ -84,13 +135,22 @@ fn main() {
     let on_dir = tempfile::tempdir().unwrap();
     let off = Arc::new(kms(off_dir.path(), false));
     let on = Arc::new(kms(on_dir.path(), true));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let mut acknowledged = 0u64;
-    println!("| operation | callers | log off (ops/s) | log on (ops/s) | log cost |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| operation | callers | threads: log off (ops/s) | log on | log cost | async tasks: log off (ops/s) | log on | log cost |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for op in ["sign", "encrypt"] {
         for callers in [1usize, 8, 64] {
-            let (a, _) = run(&off, op, callers, secs);
-            let (b, n) = run(&on, op, callers, secs);
+            let (a, _) = run_threads(&off, op, callers, secs);
+            let (b, n) = run_threads(&on, op, callers, secs);
+            acknowledged += n;
+            let (c, _) = run_tasks(&rt, &off, op, callers, secs);
+            let (d, n) = run_tasks(&rt, &on, op, callers, secs);
             acknowledged += n;
             let label = if op == "sign" {
                 "Ed25519 sign"
@@ -98,8 +158,9 @@ fn main() {
                 "AES-256-GCM encrypt 1 KiB"
             };
             println!(
-                "| {label} | {callers} | {a:.0} | {b:.0} | {:.1}% |",
-                (1.0 - b / a) * 100.0
+                "| {label} | {callers} | {a:.0} | {b:.0} | {:.1}% | {c:.0} | {d:.0} | {:.1}% |",
+                (1.0 - b / a) * 100.0,
+                (1.0 - d / c) * 100.0
             );
         }
     }

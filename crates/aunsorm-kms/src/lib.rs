@@ -13,9 +13,9 @@ mod versioned;
 
 pub use error::{Error, Result};
 pub use kms::{
-    ATTESTATION_CONTEXT, Attestation, BatchItem, CACHE_CAPACITY, Caller, KeyConfig, KeyInfo,
-    KeyOptions, Kms, RESERVED_TENANT, RollbackFinding, RootMode, Status, UnsealProgress,
-    VersionInfo, WrappingKeyAlg, default_purpose, with_caller,
+    ATTESTATION_CONTEXT, Attestation, Audited, BatchItem, CACHE_CAPACITY, Caller, KeyConfig,
+    KeyInfo, KeyOptions, Kms, RESERVED_TENANT, RollbackFinding, RootMode, Status, UnsealProgress,
+    VersionInfo, WrappingKeyAlg, default_purpose, deferred, with_caller,
 };
 pub use name::{KeyName, KeyRef, MAX_NAME_LEN, MAX_SEGMENT_LEN};
 pub use root::{PassphraseParams, ProtectedRoot, ROOT_KEY_LEN, RootKey};

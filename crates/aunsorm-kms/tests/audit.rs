@@ -4,7 +4,8 @@
 
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{
-    Caller, Error, KeyConfig, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, with_caller,
+    Caller, Error, KeyConfig, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, deferred,
+    with_caller,
 };
 use aunsorm_log::{Event, audit};
 use aunsorm_store::{LogStore, SqliteLogStore, SqliteStore};
@@ -220,4 +221,66 @@ fn a_restored_key_database_is_caught_as_rollback() {
     assert_eq!(got.unwrap_err().code(), "rollback");
     // Every other key keeps working.
     kms.sign(&r("steady"), b"m", b"").unwrap();
+}
+
+#[test]
+fn deferred_results_are_released_once_their_entries_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kms, _) = open(dir.path(), true);
+    let kms = Arc::new(kms);
+    kms.create(&name("d/sig"), Algorithm::Ed25519, &KeyOptions::default())
+        .unwrap();
+    let before = kms.log().unwrap().size().unwrap();
+    // Blocking release.
+    let caller = |i: usize| Caller {
+        token: Some(format!("tok-{i}")),
+        request: Some(format!("req-{i}")),
+    };
+    let sig = deferred(caller(0), || kms.sign(&r("d/sig"), b"m", b""))
+        .wait()
+        .unwrap();
+    assert!(kms.verify(&r("d/sig"), b"m", &sig, b"").unwrap());
+    // Awaited by 64 tasks on two worker threads: each result comes back, and each
+    // operation is in the log with its own caller.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let results = rt.block_on(async {
+        let tasks: Vec<_> = (1..=64)
+            .map(|i| {
+                let kms = Arc::clone(&kms);
+                tokio::spawn(async move {
+                    deferred(caller(i), || kms.sign(&r("d/sig"), b"m", b"")).await
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert!(results.iter().all(Result::is_ok));
+    // A failing operation is released with its own error, after its entry.
+    let err = rt
+        .block_on(deferred(caller(65), || kms.sign(&r("d/none"), b"m", b"")))
+        .unwrap_err();
+    assert_eq!(err.code(), "no_such_key");
+    let log = kms.log().unwrap();
+    assert_eq!(log.size().unwrap(), before + 67); // sign, verify, 64 signs, the failure
+    let ev = events(dir.path());
+    let mut tokens: Vec<String> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Op(o) if o.op == "sign" && o.result == "ok" => o.token.clone(),
+            _ => None,
+        })
+        .collect();
+    tokens.sort();
+    let mut want: Vec<String> = (0..=64).map(|i| format!("tok-{i}")).collect();
+    want.sort();
+    assert_eq!(tokens, want);
+    assert!(ev.iter().any(|e| matches!(e,
+        Event::Op(o) if o.token.as_deref() == Some("tok-65") && o.result == "no_such_key")));
 }

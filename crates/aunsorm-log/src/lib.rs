@@ -10,6 +10,7 @@ pub mod fuzzing;
 mod log;
 pub mod merkle;
 pub mod note;
+mod ticket;
 pub mod tiles;
 
 pub use checkpoint::Checkpoint;
@@ -20,6 +21,7 @@ pub use log::{
     prove_inclusion, verified_checkpoint,
 };
 pub use note::{NoteSigner, NoteVerifier, SignedNote};
+pub use ticket::Ticket;
 
 /// A SHA-256 tree hash.
 pub type Hash = [u8; 32];

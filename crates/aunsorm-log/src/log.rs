@@ -5,6 +5,7 @@ use crate::checkpoint::Checkpoint;
 use crate::event::{Event, KeyEvent};
 use crate::merkle::{self, Frontier, NodeSource};
 use crate::note::{NoteSigner, NoteVerifier, SignedNote};
+use crate::ticket::{self, Completer, Ticket};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH};
 use crate::{Hash, LogError, Result};
 use aunsorm_store::{KeyGeneration, LogBatch, LogStore};
@@ -55,7 +56,7 @@ struct Published {
 struct Pending {
     entry: Vec<u8>,
     generation: Option<(String, GenerationUpdate)>,
-    reply: SyncSender<std::result::Result<u64, String>>,
+    reply: Completer,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -170,11 +171,22 @@ impl Log {
     /// [`LogError::Closed`]; [`LogError::Storage`] when the batch could not be written
     /// (then nothing of it was written).
     pub fn append(&self, event: &Event) -> Result<u64> {
+        self.submit(event)?.wait()
+    }
+
+    /// Queues `event` and returns at once with a [`Ticket`] that resolves to its index
+    /// when it is durable and covered by a published checkpoint: a thread blocks on
+    /// [`Ticket::wait`], an async task awaits the ticket. Blocks only while the queue is
+    /// full (back-pressure).
+    ///
+    /// # Errors
+    /// [`LogError::Closed`].
+    pub fn submit(&self, event: &Event) -> Result<Ticket> {
         let generation = match event {
             Event::Key(k) => Some((k.key.clone(), update_for(k))),
             Event::Op(_) => None,
         };
-        let (reply, wait) = sync_channel(1);
+        let (ticket, reply) = ticket::ticket();
         self.tx
             .as_ref()
             .ok_or(LogError::Closed)?
@@ -184,13 +196,7 @@ impl Log {
                 reply,
             })
             .map_err(|_| LogError::Closed)?;
-        match wait.recv() {
-            Ok(Ok(index)) => Ok(index),
-            Ok(Err(why)) => Err(LogError::Storage(aunsorm_store::StoreError::Storage(
-                why.into(),
-            ))),
-            Err(_) => Err(LogError::Closed),
-        }
+        Ok(ticket)
     }
 
     /// The log's origin line.
@@ -391,14 +397,14 @@ impl Committer {
             let start = self.frontier.size();
             match self.commit(&mut batch) {
                 Ok(()) => {
-                    for (i, p) in batch.iter().enumerate() {
-                        let _ = p.reply.send(Ok(start + i as u64));
+                    for (i, p) in batch.into_iter().enumerate() {
+                        p.reply.complete(Ok(start + i as u64));
                     }
                 }
                 Err(e) => {
                     let why = e.to_string();
-                    for p in &batch {
-                        let _ = p.reply.send(Err(why.clone()));
+                    for p in batch {
+                        p.reply.complete(Err(why.clone()));
                     }
                 }
             }

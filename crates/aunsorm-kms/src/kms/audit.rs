@@ -6,10 +6,13 @@ use crate::sealed;
 use crate::state::KeyState;
 use crate::{Error, KeyName, Result, Versioned};
 use aunsorm_crypto::{Algorithm, PublicKey, SecretBytes};
-use aunsorm_log::{CheckpointSigners, Event, KeyEvent, Log, NoteSigner, OpEvent};
+use aunsorm_log::{CheckpointSigners, Event, KeyEvent, Log, NoteSigner, OpEvent, Ticket};
 use aunsorm_store::{LogStore, Namespace};
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 const LOG_ED25519_KEY: (&str, Algorithm) = ("aunsorm/log-ed25519", Algorithm::Ed25519);
 const LOG_ML_DSA_44_KEY: (&str, Algorithm) = ("aunsorm/log-ml-dsa-44", Algorithm::MlDsa44);
@@ -26,6 +29,8 @@ pub struct Caller {
 
 thread_local! {
     static CALLER: RefCell<Option<Caller>> = const { RefCell::new(None) };
+    /// Inside [`deferred`]: the tickets of the entries appended so far.
+    static DEFERRED: RefCell<Option<Vec<Ticket>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with `caller` recorded in the audit entries of the KMS operations it makes
@@ -35,6 +40,92 @@ pub fn with_caller<R>(caller: Caller, f: impl FnOnce() -> R) -> R {
     let out = f();
     CALLER.with(|c| *c.borrow_mut() = previous);
     out
+}
+
+/// Runs `f` (KMS calls) with `caller` recorded in their audit entries, without waiting
+/// on this thread for the entries to be durable: the result is held in the returned
+/// [`Audited`] until they are. An async server awaits it, so that a worker thread is not
+/// parked once per operation; [`Audited::wait`] blocks instead.
+pub fn deferred<T>(caller: Caller, f: impl FnOnce() -> Result<T>) -> Audited<T> {
+    let previous = DEFERRED.with(|d| d.replace(Some(Vec::new())));
+    let result = with_caller(caller, f);
+    let tickets = DEFERRED.with(|d| d.replace(previous)).unwrap_or_default();
+    Audited {
+        result: Some(result),
+        tickets,
+    }
+}
+
+/// An operation's result, released once its audit entries are durable: block with
+/// [`Audited::wait`], or `.await` it.
+#[must_use = "the result is released only once its audit entries are durable"]
+#[derive(Debug)]
+pub struct Audited<T> {
+    result: Option<Result<T>>,
+    tickets: Vec<Ticket>,
+}
+
+impl<T> Audited<T> {
+    /// Blocks until the audit entries are durable, then returns the result.
+    ///
+    /// # Errors
+    /// The operation's error; [`Error::AuditUnavailable`] when an entry could not be
+    /// written (whatever the operation's result).
+    pub fn wait(mut self) -> Result<T> {
+        for t in std::mem::take(&mut self.tickets) {
+            t.wait().map_err(|_| Error::AuditUnavailable)?;
+        }
+        self.result
+            .take()
+            .unwrap_or(Err(Error::Internal("result already taken")))
+    }
+}
+
+// Nothing in `Audited` is pinned structurally: the tickets are polled through their own
+// `Unpin` handles and the result is only moved out.
+impl<T> Unpin for Audited<T> {}
+
+impl<T> Future for Audited<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        while let Some(t) = this.tickets.last_mut() {
+            match Pin::new(t).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(_)) => {
+                    this.tickets.pop();
+                }
+                Poll::Ready(Err(_)) => {
+                    this.tickets.clear();
+                    this.result = None;
+                    return Poll::Ready(Err(Error::AuditUnavailable));
+                }
+            }
+        }
+        Poll::Ready(
+            this.result
+                .take()
+                .unwrap_or(Err(Error::Internal("result already taken"))),
+        )
+    }
+}
+
+/// Appends `event`: waits until it is durable, or inside [`deferred`] hands its ticket
+/// to the caller's [`Audited`].
+fn record(log: &Log, event: &Event) -> Result<()> {
+    let ticket = log.submit(event).map_err(|_| Error::AuditUnavailable)?;
+    let ticket = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(tickets) => {
+            tickets.push(ticket);
+            None
+        }
+        None => Some(ticket),
+    });
+    match ticket {
+        Some(t) => t.wait().map(|_| ()).map_err(|_| Error::AuditUnavailable),
+        None => Ok(()),
+    }
 }
 
 /// What an operation's result says about the version it used.
@@ -198,7 +289,7 @@ impl Kms {
             },
             time_ms: aunsorm_log::event::now_ms(),
         });
-        log.append(&event).map_err(|_| Error::AuditUnavailable)?;
+        record(&log, &event)?;
         r
     }
 
@@ -236,8 +327,7 @@ impl Kms {
             generation,
             time_ms: aunsorm_log::event::now_ms(),
         });
-        log.append(&event).map_err(|_| Error::AuditUnavailable)?;
-        Ok(())
+        record(&log, &event)
     }
 
     /// Refuses a key record older than what the log recorded for it.

@@ -9,7 +9,7 @@ mod ops;
 mod system;
 mod unseal;
 
-pub use audit::{Caller, RollbackFinding, with_caller};
+pub use audit::{Audited, Caller, RollbackFinding, deferred, with_caller};
 pub use ops::BatchItem;
 pub use system::{ATTESTATION_CONTEXT, Attestation, WrappingKeyAlg};
 pub use unseal::{RootMode, Status, UnsealProgress};
