@@ -11,7 +11,8 @@
 //! one run. Callers are threads (each blocks until its entry is durable), and async tasks
 //! on two runtime worker threads awaiting `deferred` results (as the server calls the
 //! KMS). Afterwards the log is audited: every acknowledged operation is in it.
-//! `cargo bench -p aunsorm-kms --bench audited` (`AUNSORM_BENCH_SECS` per cell, default 3)
+//! `cargo bench -p aunsorm-kms --bench audited` (`AUNSORM_BENCH_SECS` per cell, default 3;
+//! `AUNSORM_BENCH_LOG_STORE=memory` keeps the log in memory instead of SQLite)
 
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{Caller, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, deferred};
@@ -36,7 +37,14 @@ fn kms(dir: &std::path::Path, with_log: bool) -> Kms {
     )
     .unwrap();
     if with_log {
-        let log: Arc<dyn LogStore> = Arc::new(SqliteLogStore::open(&dir.join("log.db")).unwrap());
+        // `AUNSORM_BENCH_LOG_STORE=memory`: the log in memory (no SQLite, no fsync), to
+        // see what the log costs apart from storage.
+        let log: Arc<dyn LogStore> =
+            if std::env::var("AUNSORM_BENCH_LOG_STORE").as_deref() == Ok("memory") {
+                Arc::new(aunsorm_store::MemoryLogStore::new())
+            } else {
+                Arc::new(SqliteLogStore::open(&dir.join("log.db")).unwrap())
+            };
         kms.open_log(log, ORIGIN).unwrap();
     }
     for (n, alg) in [("sig", Algorithm::Ed25519), ("enc", Algorithm::Aes256Gcm)] {
@@ -175,6 +183,9 @@ fn main() {
         acknowledged + 2,
         "an acknowledged operation is missing from the log"
     );
+    if std::env::var("AUNSORM_BENCH_LOG_STORE").as_deref() == Ok("memory") {
+        return;
+    }
     let store = SqliteLogStore::open(&on_dir.path().join("log.db")).unwrap();
     let verifiers = on.log_signers(ORIGIN).unwrap().verifiers();
     let report = aunsorm_log::audit(&store, &verifiers, ORIGIN, None).unwrap();

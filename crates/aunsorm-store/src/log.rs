@@ -109,19 +109,27 @@ impl LogStore for MemoryLogStore {
         if b.start != size {
             return Err(conflict(b.start, size));
         }
-        m.entries.extend_from_slice(b.entries);
-        for (level, index, hash) in b.nodes {
+        // Check everything before changing anything: all or nothing.
+        let mut next: Vec<u64> = m.nodes.iter().map(|r| r.len() as u64).collect();
+        for (level, index, _) in b.nodes {
             let level = usize::from(*level);
-            if m.nodes.len() <= level {
-                m.nodes.resize(level + 1, Vec::new());
+            if next.len() <= level {
+                next.resize(level + 1, 0);
             }
-            let row = &mut m.nodes[level];
-            if *index != row.len() as u64 {
+            if *index != next[level] {
                 return Err(StoreError::Storage(
                     "log nodes appended out of order".into(),
                 ));
             }
-            row.push(*hash);
+            next[level] += 1;
+        }
+        m.entries.extend_from_slice(b.entries);
+        for (level, _, hash) in b.nodes {
+            let level = usize::from(*level);
+            if m.nodes.len() <= level {
+                m.nodes.resize(level + 1, Vec::new());
+            }
+            m.nodes[level].push(*hash);
         }
         m.checkpoint = Some(b.checkpoint.to_vec());
         for (name, g) in b.generations {
@@ -368,6 +376,20 @@ mod tests {
     #[test]
     fn memory_log_store() {
         exercise(&MemoryLogStore::new());
+        // Nodes out of order are refused, and nothing of the batch is written.
+        let s = MemoryLogStore::new();
+        let entries = vec![b"a".to_vec(), b"b".to_vec()];
+        let bad = LogBatch {
+            start: 0,
+            entries: &entries,
+            nodes: &[(0, 0, [1u8; 32]), (0, 5, [2; 32])],
+            checkpoint: b"cp",
+            generations: &[],
+        };
+        assert!(matches!(s.append(&bad), Err(StoreError::Storage(_))));
+        assert_eq!(s.size().unwrap(), 0);
+        assert!(s.nodes(0, 0, 5).unwrap().is_empty());
+        assert_eq!(s.checkpoint().unwrap(), None);
     }
 
     #[test]
