@@ -1,0 +1,114 @@
+//! Bytes on the wire as standard base64 strings.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{KnownFormat, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+use zeroize::Zeroizing;
+
+/// Public bytes, as base64.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Base64(pub Vec<u8>);
+
+/// Secret bytes, as base64; zeroized on drop and never printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretBase64(pub Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for Base64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Base64({} bytes)", self.0.len())
+    }
+}
+
+impl std::fmt::Debug for SecretBase64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBase64(..)")
+    }
+}
+
+impl From<Vec<u8>> for Base64 {
+    fn from(v: Vec<u8>) -> Self {
+        Base64(v)
+    }
+}
+
+impl From<&[u8]> for SecretBase64 {
+    fn from(v: &[u8]) -> Self {
+        SecretBase64(Zeroizing::new(v.to_vec()))
+    }
+}
+
+fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Zeroizing<Vec<u8>>, D::Error> {
+    let s = Zeroizing::new(String::deserialize(d)?);
+    STANDARD
+        .decode(s.as_bytes())
+        .map(Zeroizing::new)
+        .map_err(|_| serde::de::Error::custom("not valid base64"))
+}
+
+impl Serialize for Base64 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Base64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Base64(decode(d)?.to_vec()))
+    }
+}
+
+impl Serialize for SecretBase64 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = Zeroizing::new(STANDARD.encode(&*self.0));
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretBase64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(SecretBase64(decode(d)?))
+    }
+}
+
+fn base64_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Byte)))
+        .description(Some("standard base64"))
+        .into()
+}
+
+impl PartialSchema for Base64 {
+    fn schema() -> RefOr<Schema> {
+        base64_schema()
+    }
+}
+impl ToSchema for Base64 {}
+
+impl PartialSchema for SecretBase64 {
+    fn schema() -> RefOr<Schema> {
+        base64_schema()
+    }
+}
+impl ToSchema for SecretBase64 {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_reject_bad_base64() {
+        let b = Base64(vec![0, 1, 2, 255]);
+        let j = serde_json::to_string(&b).unwrap_or_default();
+        assert_eq!(j, "\"AAEC/w==\"");
+        assert_eq!(serde_json::from_str::<Base64>(&j).ok(), Some(b));
+        assert!(serde_json::from_str::<Base64>("\"%%%\"").is_err());
+        assert!(serde_json::from_str::<SecretBase64>("12").is_err());
+        let s: SecretBase64 = serde_json::from_str("\"c2VjcmV0\"").unwrap_or_default();
+        assert_eq!(&s.0[..], b"secret");
+        assert_eq!(format!("{s:?}"), "SecretBase64(..)");
+    }
+}

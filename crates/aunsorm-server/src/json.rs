@@ -1,0 +1,58 @@
+//! JSON bodies in and out, with rejections answered in the API's error shape.
+
+use crate::ApiError;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A JSON request body (unknown fields rejected by the DTOs) or response.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Json<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(r) => Err(json_rejection(&r)),
+        }
+    }
+}
+
+fn json_rejection(r: &JsonRejection) -> ApiError {
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new("too_large", "request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            "unsupported_media_type",
+            "expected Content-Type: application/json",
+        ),
+        // serde's message names the field and what was wrong, never the value.
+        _ => ApiError::invalid(r.body_text()),
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// A query string, with rejections in the API's error shape.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|r: QueryRejection| ApiError::invalid(r.body_text()))
+    }
+}

@@ -1,0 +1,524 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // tests may unwrap
+//! Every route in-process (`oneshot`), on a real SQLite store with the transparency log
+//! on: successes, and each kind of error answered in the API's shape.
+
+use aunsorm_kms::{Kms, PassphraseParams};
+use aunsorm_server::{AppState, Limits, router};
+use aunsorm_store::{LogStore, SqliteLogStore, SqliteStore};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Fixture {
+    app: Router,
+    kms: Arc<Kms>,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture(limits: Limits) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let kms = Arc::new(Kms::new(Arc::new(
+        SqliteStore::open(&dir.path().join("aunsorm.db")).unwrap(),
+    )));
+    kms.init_with_passphrase(
+        b"test",
+        PassphraseParams {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        },
+    )
+    .unwrap();
+    let log: Arc<dyn LogStore> =
+        Arc::new(SqliteLogStore::open(&dir.path().join("log.db")).unwrap());
+    kms.open_log(log, "aunsorm.test/log").unwrap();
+    let app = router(
+        AppState {
+            kms: Arc::clone(&kms),
+        },
+        limits,
+    );
+    Fixture {
+        app,
+        kms,
+        _dir: dir,
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let v = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"))
+    };
+    (status, headers, v)
+}
+
+async fn call(app: &Router, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut b = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let (s, _, v) = send(app, b.body(body).unwrap()).await;
+    (s, v)
+}
+
+async fn post(app: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
+    call(app, Method::POST, uri, Some(body)).await
+}
+
+fn b64(b: &[u8]) -> String {
+    B64.encode(b)
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_round_trips() {
+    let f = fixture(Limits::default());
+    let app = &f.app;
+    let (s, v) = call(app, Method::GET, "/v1/sys/health", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (v["initialized"].as_bool(), v["sealed"].as_bool()),
+        (Some(true), Some(false))
+    );
+
+    for (name, alg) in [
+        ("t/sig", "ed25519"),
+        ("t/pq", "ml-dsa-65"),
+        ("t/enc", "aes-256-gcm"),
+        ("t/mac", "hmac-sha256"),
+        ("t/kem", "ml-kem-768"),
+    ] {
+        let (s, v) = post(
+            app,
+            "/v1/kms/keys",
+            json!({"name": name, "alg": alg, "deletion_allowed": name == "t/mac"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["name"], name);
+        assert_eq!(v["alg"], alg);
+        assert_eq!(v["latest_version"], 1);
+    }
+    // A name that exists already.
+    let (s, v) = post(
+        app,
+        "/v1/kms/keys",
+        json!({"name": "t/sig", "alg": "ed25519"}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "conflict"));
+
+    // Sign and verify, classical and post-quantum, with a context.
+    for key in ["t/sig", "t/pq"] {
+        let ctx = if key == "t/pq" {
+            Some(b64(b"ctx"))
+        } else {
+            None
+        };
+        let (s, sig) = post(
+            app,
+            "/v1/kms/sign",
+            json!({"key": key, "message": b64(b"hello"), "context": ctx}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{sig}");
+        let value = sig["value"].as_str().unwrap();
+        assert!(value.starts_with("aunsorm:v1:"));
+        let (s, v) = post(
+            app,
+            "/v1/kms/verify",
+            json!({"key": key, "message": b64(b"hello"), "signature": value, "context": ctx}),
+        )
+        .await;
+        assert_eq!((s, v["valid"].as_bool()), (StatusCode::OK, Some(true)));
+        let (_, v) = post(
+            app,
+            "/v1/kms/verify",
+            json!({"key": key, "message": b64(b"other"), "signature": value, "context": ctx}),
+        )
+        .await;
+        assert_eq!(v["valid"].as_bool(), Some(false));
+    }
+
+    // Encrypt, rotate, decrypt the old ciphertext, rewrap it to v2.
+    let (s, ct) = post(
+        app,
+        "/v1/kms/encrypt",
+        json!({"key": "t/enc", "plaintext": b64(b"secret"), "aad": b64(b"a")}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let ct = ct["value"].as_str().unwrap().to_owned();
+    let (s, v) = post(app, "/v1/kms/keys/t%2Fenc/rotate", json!({})).await;
+    assert_eq!((s, v["version"].as_u64()), (StatusCode::OK, Some(2)));
+    let (s, v) = post(
+        app,
+        "/v1/kms/decrypt",
+        json!({"key": "t/enc", "ciphertext": ct, "aad": b64(b"a")}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["secret"].as_str()),
+        (StatusCode::OK, Some(b64(b"secret").as_str()))
+    );
+    let (s, v) = post(
+        app,
+        "/v1/kms/decrypt",
+        json!({"key": "t/enc", "ciphertext": ct, "aad": b64(b"b")}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = post(
+        app,
+        "/v1/kms/rewrap",
+        json!({"key": "t/enc", "ciphertext": ct, "aad": b64(b"a")}),
+    )
+    .await;
+    assert_eq!((s, v["version"].as_u64()), (StatusCode::OK, Some(2)));
+    let (_, back) = post(
+        app,
+        "/v1/kms/decrypt",
+        json!({"key": "t/enc", "ciphertext": v["value"], "aad": b64(b"a")}),
+    )
+    .await;
+    assert_eq!(back["secret"].as_str(), Some(b64(b"secret").as_str()));
+
+    // Data keys: the wrapped one decrypts to the clear one.
+    let (s, dk) = post(app, "/v1/kms/datakey", json!({"key": "t/enc"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = post(
+        app,
+        "/v1/kms/decrypt",
+        json!({"key": "t/enc", "ciphertext": dk["ciphertext"]}),
+    )
+    .await;
+    assert_eq!(v["secret"], dk["plaintext"]);
+    assert_eq!(
+        B64.decode(dk["plaintext"].as_str().unwrap()).unwrap().len(),
+        32
+    );
+    let (_, dk) = post(
+        app,
+        "/v1/kms/datakey",
+        json!({"key": "t/enc", "bytes": 16, "wrapped_only": true}),
+    )
+    .await;
+    assert!(dk.get("plaintext").is_none());
+    let (s, v) = post(app, "/v1/kms/datakey", json!({"key": "t/enc", "bytes": 17})).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_input"));
+
+    // HMAC.
+    let (_, tag) = post(
+        app,
+        "/v1/kms/hmac",
+        json!({"key": "t/mac", "message": b64(b"m")}),
+    )
+    .await;
+    let (_, v) = post(
+        app,
+        "/v1/kms/hmac/verify",
+        json!({"key": "t/mac", "message": b64(b"m"), "mac": tag["value"]}),
+    )
+    .await;
+    assert_eq!(v["valid"].as_bool(), Some(true));
+    let (_, v) = post(
+        app,
+        "/v1/kms/hmac/verify",
+        json!({"key": "t/mac", "message": b64(b"n"), "mac": tag["value"]}),
+    )
+    .await;
+    assert_eq!(v["valid"].as_bool(), Some(false));
+
+    // KEM: both sides hold the same secret.
+    let (s, e) = post(app, "/v1/kms/encap", json!({"key": "t/kem"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, d) = post(
+        app,
+        "/v1/kms/decap",
+        json!({"key": "t/kem", "ciphertext": e["ciphertext"]}),
+    )
+    .await;
+    assert_eq!(d["secret"], e["shared_secret"]);
+
+    // Wrap and unwrap.
+    let (s, w) = post(
+        app,
+        "/v1/kms/wrap",
+        json!({"key": "t/enc", "secret": b64(&[9u8; 32])}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    let (_, u) = post(
+        app,
+        "/v1/kms/unwrap",
+        json!({"key": "t/enc", "wrapped": w["value"]}),
+    )
+    .await;
+    assert_eq!(u["secret"].as_str(), Some(b64(&[9u8; 32]).as_str()));
+
+    // Show, list (paged), configure.
+    let (s, v) = call(app, Method::GET, "/v1/kms/keys/t%2Fsig", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v["versions"][0]["public_key"]
+            .as_str()
+            .map(|p| B64.decode(p).unwrap().len()),
+        Some(32)
+    );
+    let (_, v) = call(app, Method::GET, "/v1/kms/keys?prefix=t/&limit=2", None).await;
+    assert_eq!(v["keys"], json!(["t/enc", "t/kem"]));
+    let (_, v2) = call(
+        app,
+        Method::GET,
+        &format!(
+            "/v1/kms/keys?prefix=t/&limit=2&after={}",
+            v["next"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(v2["keys"], json!(["t/mac", "t/pq"]));
+    let (s, v) = post(
+        app,
+        "/v1/kms/keys/t%2Fenc/config",
+        json!({"min_decryption_version": 2}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["min_decryption_version"].as_u64()),
+        (StatusCode::OK, Some(2))
+    );
+    let (s, v) = post(
+        app,
+        "/v1/kms/decrypt",
+        json!({"key": "t/enc", "ciphertext": ct, "aad": b64(b"a")}),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "policy_denied")
+    );
+
+    // Delete: refused by policy, allowed where the policy says so, then gone.
+    let (s, v) = call(app, Method::DELETE, "/v1/kms/keys/t%2Fsig", None).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "policy_denied")
+    );
+    let (s, _) = call(app, Method::DELETE, "/v1/kms/keys/t%2Fmac", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = call(app, Method::GET, "/v1/kms/keys/t%2Fmac", None).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "no_such_key"));
+
+    // Every operation above is in the durable log.
+    let log = f.kms.log().unwrap();
+    assert!(log.size().unwrap() > 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_json_error_and_changes_nothing() {
+    let f = fixture(Limits { body: 4096 });
+    let app = &f.app;
+    post(app, "/v1/kms/keys", json!({"name": "k", "alg": "ed25519"})).await;
+    let before = f.kms.log().unwrap().size().unwrap();
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        // Unknown field.
+        (
+            json_req(
+                "/v1/kms/sign",
+                &json!({"key": "k", "message": "", "extra": 1}),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        // Wrong type.
+        (
+            json_req("/v1/kms/sign", &json!({"key": 5, "message": ""})),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        // Bad base64.
+        (
+            json_req("/v1/kms/sign", &json!({"key": "k", "message": "%%"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        // Not JSON at all.
+        (
+            Request::post("/v1/kms/sign")
+                .header("content-type", "application/json")
+                .body(Body::from("{"))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        // No content type.
+        (
+            Request::post("/v1/kms/sign")
+                .body(Body::from("{}"))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        // Too large.
+        (
+            json_req(
+                "/v1/kms/sign",
+                &json!({"key": "k", "message": b64(&[0u8; 8192])}),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        // Unknown route and wrong method.
+        (
+            Request::get("/v1/nothing").body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Request::get("/v1/kms/sign").body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        // Unknown key, bad key name, unknown algorithm, malformed ciphertext.
+        (
+            json_req("/v1/kms/sign", &json!({"key": "nope", "message": ""})),
+            StatusCode::NOT_FOUND,
+            "no_such_key",
+        ),
+        (
+            json_req("/v1/kms/sign", &json!({"key": "bad name!", "message": ""})),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            json_req("/v1/kms/keys", &json!({"name": "x", "alg": "rot13"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            json_req(
+                "/v1/kms/verify",
+                &json!({"key": "k", "message": "", "signature": "vault:v1:AAAA"}),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        // Wrong purpose.
+        (
+            json_req("/v1/kms/encrypt", &json!({"key": "k", "plaintext": ""})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy_denied",
+        ),
+    ];
+    let mut logged_failures = 0;
+    for (req, status, want) in cases {
+        let uri = req.uri().to_string();
+        let (s, h, v) = send(app, req).await;
+        assert_eq!((s, code(&v)), (status, want), "{uri}: {v}");
+        let id = h.get("x-request-id").unwrap().to_str().unwrap();
+        assert_eq!(v["error"]["request_id"].as_str(), Some(id), "{uri}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        if matches!(want, "no_such_key" | "policy_denied") {
+            logged_failures += 1; // failed operations on keys are audited too
+        }
+    }
+    // Nothing was created; the only new log entries are the audited failures.
+    let (_, v) = call(app, Method::GET, "/v1/kms/keys", None).await;
+    assert_eq!(v["keys"], json!(["k"]));
+    assert_eq!(
+        f.kms.log().unwrap().size().unwrap(),
+        before + logged_failures
+    );
+}
+
+fn json_req(uri: &str, v: &Value) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(v.to_string()))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_reach_the_audit_log_and_sealed_is_503() {
+    let f = fixture(Limits::default());
+    let app = &f.app;
+    post(app, "/v1/kms/keys", json!({"name": "k", "alg": "ed25519"})).await;
+    let req = Request::post("/v1/kms/sign")
+        .header("content-type", "application/json")
+        .header("x-request-id", "req-abc.1")
+        .body(Body::from(json!({"key": "k", "message": ""}).to_string()))
+        .unwrap();
+    let (s, h, _) = send(app, req).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h.get("x-request-id").unwrap(), "req-abc.1");
+    let log = f.kms.log().unwrap();
+    let last = log.entry(log.size().unwrap() - 1).unwrap();
+    let ev: Value = serde_json::from_slice(&last).unwrap();
+    assert_eq!(ev["request"], "req-abc.1");
+    assert_eq!(ev["op"], "sign");
+    // A malformed incoming id is replaced.
+    let req = Request::get("/v1/sys/health")
+        .header("x-request-id", "bad id with spaces")
+        .body(Body::empty())
+        .unwrap();
+    let (_, h, _) = send(app, req).await;
+    assert_eq!(h.get("x-request-id").unwrap().len(), 32);
+
+    f.kms.seal();
+    let (s, v) = call(app, Method::GET, "/v1/sys/health", None).await;
+    assert_eq!((s, v["sealed"].as_bool()), (StatusCode::OK, Some(true)));
+    let req = json_req("/v1/kms/sign", &json!({"key": "k", "message": ""}));
+    let (s, h, v) = send(app, req).await;
+    assert_eq!((s, code(&v)), (StatusCode::SERVICE_UNAVAILABLE, "sealed"));
+    assert_eq!(h.get("retry-after").unwrap(), "1");
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_route() {
+    let f = fixture(Limits::default());
+    let (s, v) = call(&f.app, Method::GET, "/v1/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = v["paths"].as_object().unwrap();
+    for p in [
+        "/v1/sys/health",
+        "/v1/kms/keys",
+        "/v1/kms/keys/{name}",
+        "/v1/kms/keys/{name}/rotate",
+        "/v1/kms/keys/{name}/config",
+        "/v1/kms/sign",
+        "/v1/kms/verify",
+        "/v1/kms/encrypt",
+        "/v1/kms/decrypt",
+        "/v1/kms/rewrap",
+        "/v1/kms/datakey",
+        "/v1/kms/hmac",
+        "/v1/kms/hmac/verify",
+        "/v1/kms/encap",
+        "/v1/kms/decap",
+        "/v1/kms/wrap",
+        "/v1/kms/unwrap",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    assert!(v["components"]["schemas"]["Sign"].is_object());
+}
