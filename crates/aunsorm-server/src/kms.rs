@@ -2,6 +2,7 @@
 //! `Kms` call inside [`deferred`] (the answer waits for the audit entry to be durable)
 //! and maps the result back.
 
+use crate::auth::{Bearer, Scope};
 use crate::json::{Json, Query};
 use crate::{ApiError, AppState, request_id};
 use aunsorm_api::kms as api;
@@ -11,7 +12,7 @@ use aunsorm_kms::{
     Caller, KeyConfig, KeyInfo, KeyName, KeyOptions, KeyRef, Kms, VersionState, Versioned, deferred,
 };
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
@@ -35,28 +36,32 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/unwrap", post(unwrap))
 }
 
-fn caller() -> Caller {
-    Caller {
-        token: None,
+/// Checks that the request's token allows `scope` on the key `key`, and returns who is
+/// calling, for the audit entry.
+fn permit(s: &AppState, b: &Bearer, scope: Scope, key: &str) -> Result<Caller, ApiError> {
+    let token = s.auth.authorize(Some(&b.0), scope, Some(key))?;
+    Ok(Caller {
+        token: Some(token),
         request: Some(request_id::current()),
-    }
+    })
 }
 
 /// Runs a fast KMS call on this task and waits (asynchronously) for its audit entry.
 async fn run<T>(
     s: &AppState,
+    c: Caller,
     f: impl FnOnce(&Kms) -> aunsorm_kms::Result<T>,
 ) -> Result<T, ApiError> {
-    Ok(deferred(caller(), || f(&s.kms)).await?)
+    Ok(deferred(c, || f(&s.kms)).await?)
 }
 
 /// Runs a slow KMS call (key generation) on the blocking pool.
 async fn run_blocking<T: Send + 'static>(
     s: &AppState,
+    c: Caller,
     f: impl FnOnce(&Kms) -> aunsorm_kms::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let kms = s.kms.clone();
-    let c = caller();
     let audited = tokio::task::spawn_blocking(move || deferred(c, || f(&kms)))
         .await
         .map_err(|_| ApiError::new("internal", "internal error"))?;
@@ -126,9 +131,11 @@ pub(crate) fn key_info(i: &KeyInfo) -> api::KeyInfo {
     responses((status = 201, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn create_key(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::CreateKey>,
 ) -> Result<(StatusCode, Json<api::KeyInfo>), ApiError> {
     let n = name(&req.name)?;
+    let c = permit(&s, &b, Scope::KmsAdmin, &req.name)?;
     let alg: Algorithm = req
         .alg
         .parse()
@@ -139,7 +146,7 @@ pub(crate) async fn create_key(
         not_after: req.not_after,
         auto_rotate_secs: req.auto_rotate_secs,
     };
-    let info = run_blocking(&s, move |k| k.create(&n, alg, &opts)).await?;
+    let info = run_blocking(&s, c, move |k| k.create(&n, alg, &opts)).await?;
     Ok((StatusCode::CREATED, Json(key_info(&info))))
 }
 
@@ -148,8 +155,10 @@ pub(crate) async fn create_key(
     responses((status = 200, body = api::KeyList), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn list_keys(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Query(q): Query<api::ListKeys>,
 ) -> Result<Json<api::KeyList>, ApiError> {
+    permit(&s, &b, Scope::KmsRead, &q.prefix)?;
     let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
     let keys = s.kms.list(&q.prefix, q.after.as_deref(), limit)?;
     let next = (keys.len() == limit)
@@ -164,9 +173,11 @@ pub(crate) async fn list_keys(
     responses((status = 200, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn show_key(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Path(n): Path<String>,
 ) -> Result<Json<api::KeyInfo>, ApiError> {
     let n = name(&n)?;
+    permit(&s, &b, Scope::KmsRead, n.as_str())?;
     Ok(Json(key_info(&s.kms.info(&n)?)))
 }
 
@@ -176,10 +187,12 @@ pub(crate) async fn show_key(
     responses((status = 204), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn delete_key(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Path(n): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let n = name(&n)?;
-    run(&s, |k| k.delete(&n)).await?;
+    let c = permit(&s, &b, Scope::KmsAdmin, n.as_str())?;
+    run(&s, c, |k| k.delete(&n)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,11 +202,13 @@ pub(crate) async fn delete_key(
     responses((status = 200, body = api::Rotated), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn rotate_key(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Path(n): Path<String>,
 ) -> Result<Json<api::Rotated>, ApiError> {
     let n = name(&n)?;
+    let c = permit(&s, &b, Scope::KmsRotate, n.as_str())?;
     let shown = n.to_string();
-    let version = run_blocking(&s, move |k| k.rotate(&n)).await?;
+    let version = run_blocking(&s, c, move |k| k.rotate(&n)).await?;
     Ok(Json(api::Rotated {
         name: shown,
         version,
@@ -206,10 +221,12 @@ pub(crate) async fn rotate_key(
     responses((status = 200, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn configure_key(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Path(n): Path<String>,
     Json(req): Json<api::ConfigureKey>,
 ) -> Result<Json<api::KeyInfo>, ApiError> {
     let n = name(&n)?;
+    let c = permit(&s, &b, Scope::KmsAdmin, n.as_str())?;
     let cfg = KeyConfig {
         min_decryption_version: req.min_decryption_version,
         min_encryption_version: req.min_encryption_version,
@@ -218,7 +235,7 @@ pub(crate) async fn configure_key(
         auto_rotate_secs: req.auto_rotate_secs,
         not_after: req.not_after,
     };
-    let info = run(&s, |k| k.configure(&n, &cfg)).await?;
+    let info = run(&s, c, |k| k.configure(&n, &cfg)).await?;
     Ok(Json(key_info(&info)))
 }
 
@@ -227,10 +244,12 @@ pub(crate) async fn configure_key(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn sign(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Sign>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let sig = run(&s, |k| {
+    let c = permit(&s, &b, Scope::KmsSign, key.name.as_str())?;
+    let sig = run(&s, c, |k| {
         k.sign(&key, &req.message.0, bytes(req.context.as_ref()))
     })
     .await?;
@@ -242,11 +261,13 @@ pub(crate) async fn sign(
     responses((status = 200, body = api::Verified), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn verify(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Verify>,
 ) -> Result<Json<api::Verified>, ApiError> {
     let key = key_ref(&req.key)?;
+    let c = permit(&s, &b, Scope::KmsSign, key.name.as_str())?;
     let sig = versioned(&req.signature, "signature")?;
-    let valid = run(&s, |k| {
+    let valid = run(&s, c, |k| {
         k.verify(&key, &req.message.0, &sig, bytes(req.context.as_ref()))
     })
     .await?;
@@ -258,10 +279,12 @@ pub(crate) async fn verify(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn encrypt(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Encrypt>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let ct = run(&s, |k| {
+    let c = permit(&s, &b, Scope::KmsEncrypt, key.name.as_str())?;
+    let ct = run(&s, c, |k| {
         k.encrypt(&key, &req.plaintext.0, bytes(req.aad.as_ref()))
     })
     .await?;
@@ -273,11 +296,13 @@ pub(crate) async fn encrypt(
     responses((status = 200, body = api::Secret), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn decrypt(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Decrypt>,
 ) -> Result<Json<api::Secret>, ApiError> {
     let n = name(&req.key)?;
+    let c = permit(&s, &b, Scope::KmsEncrypt, n.as_str())?;
     let ct = versioned(&req.ciphertext, "ciphertext")?;
-    let pt = run(&s, |k| k.decrypt(&n, &ct, bytes(req.aad.as_ref()))).await?;
+    let pt = run(&s, c, |k| k.decrypt(&n, &ct, bytes(req.aad.as_ref()))).await?;
     Ok(Json(api::Secret {
         secret: SecretBase64::from(pt.expose()),
     }))
@@ -288,11 +313,13 @@ pub(crate) async fn decrypt(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn rewrap(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Decrypt>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let n = name(&req.key)?;
+    let c = permit(&s, &b, Scope::KmsEncrypt, n.as_str())?;
     let ct = versioned(&req.ciphertext, "ciphertext")?;
-    let ct = run(&s, |k| k.rewrap(&n, &ct, bytes(req.aad.as_ref()))).await?;
+    let ct = run(&s, c, |k| k.rewrap(&n, &ct, bytes(req.aad.as_ref()))).await?;
     Ok(Json(out(&ct)))
 }
 
@@ -301,10 +328,12 @@ pub(crate) async fn rewrap(
     responses((status = 200, body = api::DatakeyOut), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn datakey(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Datakey>,
 ) -> Result<Json<api::DatakeyOut>, ApiError> {
     let key = key_ref(&req.key)?;
-    let (dk, ct) = run(&s, |k| {
+    let c = permit(&s, &b, Scope::KmsEncrypt, key.name.as_str())?;
+    let (dk, ct) = run(&s, c, |k| {
         k.datakey(&key, req.bytes.unwrap_or(32), bytes(req.aad.as_ref()))
     })
     .await?;
@@ -320,10 +349,12 @@ pub(crate) async fn datakey(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn hmac(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Hmac>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let tag = run(&s, |k| k.hmac(&key, &req.message.0)).await?;
+    let c = permit(&s, &b, Scope::KmsSign, key.name.as_str())?;
+    let tag = run(&s, c, |k| k.hmac(&key, &req.message.0)).await?;
     Ok(Json(out(&tag)))
 }
 
@@ -332,11 +363,13 @@ pub(crate) async fn hmac(
     responses((status = 200, body = api::Verified), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn hmac_verify(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::HmacVerify>,
 ) -> Result<Json<api::Verified>, ApiError> {
     let n = name(&req.key)?;
+    let c = permit(&s, &b, Scope::KmsSign, n.as_str())?;
     let tag = versioned(&req.mac, "mac")?;
-    let valid = run(&s, |k| k.verify_hmac(&n, &req.message.0, &tag)).await?;
+    let valid = run(&s, c, |k| k.verify_hmac(&n, &req.message.0, &tag)).await?;
     Ok(Json(api::Verified { valid }))
 }
 
@@ -345,10 +378,12 @@ pub(crate) async fn hmac_verify(
     responses((status = 200, body = api::Encapsulated), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn encap(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Encap>,
 ) -> Result<Json<api::Encapsulated>, ApiError> {
     let key = key_ref(&req.key)?;
-    let (ss, ct) = run(&s, |k| k.encapsulate(&key)).await?;
+    let c = permit(&s, &b, Scope::KmsWrap, key.name.as_str())?;
+    let (ss, ct) = run(&s, c, |k| k.encapsulate(&key)).await?;
     Ok(Json(api::Encapsulated {
         shared_secret: SecretBase64::from(ss.expose()),
         ciphertext: ct.to_string(),
@@ -361,11 +396,13 @@ pub(crate) async fn encap(
     responses((status = 200, body = api::Secret), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn decap(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Decap>,
 ) -> Result<Json<api::Secret>, ApiError> {
     let n = name(&req.key)?;
+    let c = permit(&s, &b, Scope::KmsWrap, n.as_str())?;
     let ct = versioned(&req.ciphertext, "ciphertext")?;
-    let ss = run(&s, |k| k.decapsulate(&n, &ct)).await?;
+    let ss = run(&s, c, |k| k.decapsulate(&n, &ct)).await?;
     Ok(Json(api::Secret {
         secret: SecretBase64::from(ss.expose()),
     }))
@@ -376,10 +413,15 @@ pub(crate) async fn decap(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn wrap(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Wrap>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let w = run(&s, |k| k.wrap(&key, &req.secret.0, bytes(req.aad.as_ref()))).await?;
+    let c = permit(&s, &b, Scope::KmsWrap, key.name.as_str())?;
+    let w = run(&s, c, |k| {
+        k.wrap(&key, &req.secret.0, bytes(req.aad.as_ref()))
+    })
+    .await?;
     Ok(Json(out(&w)))
 }
 
@@ -388,11 +430,13 @@ pub(crate) async fn wrap(
     responses((status = 200, body = api::Secret), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn unwrap(
     State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
     Json(req): Json<api::Unwrap>,
 ) -> Result<Json<api::Secret>, ApiError> {
     let n = name(&req.key)?;
+    let c = permit(&s, &b, Scope::KmsWrap, n.as_str())?;
     let w = versioned(&req.wrapped, "wrapped")?;
-    let secret = run(&s, |k| k.unwrap(&n, &w, bytes(req.aad.as_ref()))).await?;
+    let secret = run(&s, c, |k| k.unwrap(&n, &w, bytes(req.aad.as_ref()))).await?;
     Ok(Json(api::Secret {
         secret: SecretBase64::from(secret.expose()),
     }))

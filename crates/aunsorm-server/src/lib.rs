@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod error;
 mod json;
 mod kms;
@@ -33,6 +34,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 pub struct AppState {
     /// The custody core.
     pub kms: Arc<Kms>,
+    /// Mints and checks capability tokens.
+    pub auth: Arc<auth::TokenAuthority>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -60,7 +63,13 @@ impl Default for Limits {
 /// (or 405 for a known path with the wrong method).
 pub fn router(state: AppState, limits: Limits) -> Router {
     Router::new()
-        .nest("/v1/kms", kms::router())
+        .nest(
+            "/v1/kms",
+            kms::router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            )),
+        )
         .nest("/v1/sys", sys::router())
         .route(
             "/v1/openapi.json",

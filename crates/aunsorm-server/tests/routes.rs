@@ -3,6 +3,7 @@
 //! on: successes, and each kind of error answered in the API's shape.
 
 use aunsorm_kms::{Kms, PassphraseParams};
+use aunsorm_server::auth::{ALL_SCOPES, Scope, TokenAuthority, TokenSpec, attenuate};
 use aunsorm_server::{AppState, Limits, router};
 use aunsorm_store::{LogStore, SqliteLogStore, SqliteStore};
 use axum::Router;
@@ -18,6 +19,8 @@ use tower::ServiceExt;
 struct Fixture {
     app: Router,
     kms: Arc<Kms>,
+    auth: Arc<TokenAuthority>,
+    root: String,
     _dir: tempfile::TempDir,
 }
 
@@ -38,17 +41,37 @@ fn fixture(limits: Limits) -> Fixture {
     let log: Arc<dyn LogStore> =
         Arc::new(SqliteLogStore::open(&dir.path().join("log.db")).unwrap());
     kms.open_log(log, "aunsorm.test/log").unwrap();
+    let auth = Arc::new(TokenAuthority::new(&[7u8; 32], []).unwrap());
+    let (root, _) = auth
+        .mint(&TokenSpec {
+            scopes: ALL_SCOPES.to_vec(),
+            ..TokenSpec::default()
+        })
+        .unwrap();
     let app = router(
         AppState {
             kms: Arc::clone(&kms),
+            auth: Arc::clone(&auth),
         },
         limits,
     );
     Fixture {
         app,
         kms,
+        auth,
+        root,
         _dir: dir,
     }
+}
+
+thread_local! {
+    /// The root token of the current test's fixture (tests run on a current-thread
+    /// runtime or pass it explicitly).
+    static ROOT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn use_root(f: &Fixture) {
+    ROOT.with(|r| *r.borrow_mut() = f.root.clone());
 }
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {
@@ -65,7 +88,21 @@ async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Value
 }
 
 async fn call(app: &Router, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut b = Request::builder().method(method).uri(uri);
+    let token = ROOT.with(|r| r.borrow().clone());
+    call_with(app, &token, method, uri, body).await
+}
+
+async fn call_with(
+    app: &Router,
+    token: &str,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"));
     let body = match body {
         Some(v) => {
             b = b.header("content-type", "application/json");
@@ -89,9 +126,10 @@ fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn every_operation_round_trips() {
     let f = fixture(Limits::default());
+    use_root(&f);
     let app = &f.app;
     let (s, v) = call(app, Method::GET, "/v1/sys/health", None).await;
     assert_eq!(s, StatusCode::OK);
@@ -334,9 +372,10 @@ async fn every_operation_round_trips() {
     assert!(log.size().unwrap() > 30);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn bad_input_is_a_json_error_and_changes_nothing() {
     let f = fixture(Limits { body: 4096 });
+    use_root(&f);
     let app = &f.app;
     post(app, "/v1/kms/keys", json!({"name": "k", "alg": "ed25519"})).await;
     let before = f.kms.log().unwrap().size().unwrap();
@@ -365,6 +404,7 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
         // Not JSON at all.
         (
             Request::post("/v1/kms/sign")
+                .header("authorization", format!("Bearer {}", f.root))
                 .header("content-type", "application/json")
                 .body(Body::from("{"))
                 .unwrap(),
@@ -374,6 +414,7 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
         // No content type.
         (
             Request::post("/v1/kms/sign")
+                .header("authorization", format!("Bearer {}", f.root))
                 .body(Body::from("{}"))
                 .unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -452,18 +493,22 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
 }
 
 fn json_req(uri: &str, v: &Value) -> Request<Body> {
+    let token = ROOT.with(|r| r.borrow().clone());
     Request::post(uri)
+        .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .body(Body::from(v.to_string()))
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn request_ids_reach_the_audit_log_and_sealed_is_503() {
     let f = fixture(Limits::default());
+    use_root(&f);
     let app = &f.app;
     post(app, "/v1/kms/keys", json!({"name": "k", "alg": "ed25519"})).await;
     let req = Request::post("/v1/kms/sign")
+        .header("authorization", format!("Bearer {}", f.root))
         .header("content-type", "application/json")
         .header("x-request-id", "req-abc.1")
         .body(Body::from(json!({"key": "k", "message": ""}).to_string()))
@@ -475,6 +520,7 @@ async fn request_ids_reach_the_audit_log_and_sealed_is_503() {
     let last = log.entry(log.size().unwrap() - 1).unwrap();
     let ev: Value = serde_json::from_slice(&last).unwrap();
     assert_eq!(ev["request"], "req-abc.1");
+    assert_eq!(ev["token"].as_str().map(str::len), Some(16));
     assert_eq!(ev["op"], "sign");
     // A malformed incoming id is replaced.
     let req = Request::get("/v1/sys/health")
@@ -496,6 +542,7 @@ async fn request_ids_reach_the_audit_log_and_sealed_is_503() {
 #[tokio::test]
 async fn openapi_document_lists_every_route() {
     let f = fixture(Limits::default());
+    use_root(&f);
     let (s, v) = call(&f.app, Method::GET, "/v1/openapi.json", None).await;
     assert_eq!(s, StatusCode::OK);
     let paths = v["paths"].as_object().unwrap();
@@ -521,4 +568,291 @@ async fn openapi_document_lists_every_route() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(v["components"]["schemas"]["Sign"].is_object());
+}
+
+/// Every route against a token of each single scope, a token for another key prefix,
+/// expired, revoked, forged, malformed and attenuated tokens: exactly 2xx, 401 or 403.
+#[tokio::test]
+async fn authorization_matrix() {
+    let f = fixture(Limits::default());
+    use_root(&f);
+    let app = &f.app;
+    for (name, alg) in [
+        ("t/sig", "ed25519"),
+        ("t/enc", "aes-256-gcm"),
+        ("t/mac", "hmac-sha256"),
+        ("t/kem", "ml-kem-768"),
+        ("t/rot", "ed25519"),
+    ] {
+        let (s, _) = post(app, "/v1/kms/keys", json!({"name": name, "alg": alg})).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (_, sig) = post(
+        app,
+        "/v1/kms/sign",
+        json!({"key": "t/sig", "message": b64(b"m")}),
+    )
+    .await;
+    let (_, ct) = post(
+        app,
+        "/v1/kms/encrypt",
+        json!({"key": "t/enc", "plaintext": b64(b"p")}),
+    )
+    .await;
+    let (_, tag) = post(
+        app,
+        "/v1/kms/hmac",
+        json!({"key": "t/mac", "message": b64(b"m")}),
+    )
+    .await;
+    let (_, kem) = post(app, "/v1/kms/encap", json!({"key": "t/kem"})).await;
+    let (_, w) = post(
+        app,
+        "/v1/kms/wrap",
+        json!({"key": "t/enc", "secret": b64(&[1; 32])}),
+    )
+    .await;
+
+    // (method, path, body, scope it needs); `{n}` becomes a fresh key name.
+    let routes: Vec<(Method, String, Option<Value>, Scope)> = vec![
+        (
+            Method::POST,
+            "/v1/kms/keys".into(),
+            Some(json!({"name": "t/new{n}", "alg": "aes-256-gcm", "deletion_allowed": true})),
+            Scope::KmsAdmin,
+        ),
+        (
+            Method::GET,
+            "/v1/kms/keys?prefix=t/".into(),
+            None,
+            Scope::KmsRead,
+        ),
+        (
+            Method::GET,
+            "/v1/kms/keys/t%2Fsig".into(),
+            None,
+            Scope::KmsRead,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/keys/t%2Frot/rotate".into(),
+            Some(json!({})),
+            Scope::KmsRotate,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/keys/t%2Fenc/config".into(),
+            Some(json!({})),
+            Scope::KmsAdmin,
+        ),
+        (
+            Method::DELETE,
+            "/v1/kms/keys/t%2Fdel{n}".into(),
+            None,
+            Scope::KmsAdmin,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/sign".into(),
+            Some(json!({"key": "t/sig", "message": b64(b"m")})),
+            Scope::KmsSign,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/verify".into(),
+            Some(json!({"key": "t/sig", "message": b64(b"m"), "signature": sig["value"]})),
+            Scope::KmsSign,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/hmac".into(),
+            Some(json!({"key": "t/mac", "message": b64(b"m")})),
+            Scope::KmsSign,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/hmac/verify".into(),
+            Some(json!({"key": "t/mac", "message": b64(b"m"), "mac": tag["value"]})),
+            Scope::KmsSign,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/encrypt".into(),
+            Some(json!({"key": "t/enc", "plaintext": b64(b"p")})),
+            Scope::KmsEncrypt,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/decrypt".into(),
+            Some(json!({"key": "t/enc", "ciphertext": ct["value"]})),
+            Scope::KmsEncrypt,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/rewrap".into(),
+            Some(json!({"key": "t/enc", "ciphertext": ct["value"]})),
+            Scope::KmsEncrypt,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/datakey".into(),
+            Some(json!({"key": "t/enc"})),
+            Scope::KmsEncrypt,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/encap".into(),
+            Some(json!({"key": "t/kem"})),
+            Scope::KmsWrap,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/decap".into(),
+            Some(json!({"key": "t/kem", "ciphertext": kem["ciphertext"]})),
+            Scope::KmsWrap,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/wrap".into(),
+            Some(json!({"key": "t/enc", "secret": b64(&[1; 32])})),
+            Scope::KmsWrap,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/unwrap".into(),
+            Some(json!({"key": "t/enc", "wrapped": w["value"]})),
+            Scope::KmsWrap,
+        ),
+    ];
+    let mint = |scopes: Vec<Scope>, prefix: &str, ttl: Option<std::time::Duration>| {
+        f.auth
+            .mint(&TokenSpec {
+                scopes,
+                prefix: prefix.into(),
+                ttl,
+            })
+            .unwrap()
+    };
+    let mut n = 0;
+    let mut fresh = |path: &str, body: &Option<Value>| {
+        n += 1;
+        let path = path.replace("{n}", &n.to_string());
+        let body = body
+            .as_ref()
+            .map(|b| serde_json::from_str(&b.to_string().replace("{n}", &n.to_string())).unwrap());
+        (path, body, n)
+    };
+    let other = TokenAuthority::new(&[8u8; 32], []).unwrap();
+    let (forged, _) = other
+        .mint(&TokenSpec {
+            scopes: ALL_SCOPES.to_vec(),
+            ..TokenSpec::default()
+        })
+        .unwrap();
+    let (revoked, revoked_id) = mint(ALL_SCOPES.to_vec(), "", None);
+    f.auth.revoke(&revoked_id);
+    let (expired, _) = mint(ALL_SCOPES.to_vec(), "", Some(std::time::Duration::ZERO));
+    let (elsewhere, _) = mint(ALL_SCOPES.to_vec(), "u/", None);
+    let narrowed = attenuate(
+        &f.root,
+        &TokenSpec {
+            scopes: vec![Scope::KmsSign],
+            prefix: "t/s".into(),
+            ttl: None,
+        },
+    )
+    .unwrap();
+    let short_lived = attenuate(
+        &f.root,
+        &TokenSpec {
+            ttl: Some(std::time::Duration::ZERO),
+            ..TokenSpec::default()
+        },
+    )
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // past the expiries
+
+    for (method, path, body, needed) in &routes {
+        // Each single-scope token: allowed exactly for its own scope.
+        for scope in ALL_SCOPES {
+            let (p, b, i) = fresh(path, body);
+            if p.contains("t%2Fdel") {
+                post(app, "/v1/kms/keys", json!({"name": format!("t/del{i}"), "alg": "aes-256-gcm", "deletion_allowed": true})).await;
+            }
+            let (tok, _) = mint(vec![scope], "", None);
+            let (s, v) = call_with(app, &tok, method.clone(), &p, b).await;
+            if scope == *needed {
+                assert!(
+                    s.is_success(),
+                    "{method} {p} with {}: {s} {v}",
+                    scope.as_str()
+                );
+            } else {
+                assert_eq!(
+                    s,
+                    StatusCode::FORBIDDEN,
+                    "{method} {p} with {}: {v}",
+                    scope.as_str()
+                );
+                assert_eq!(code(&v), "forbidden");
+            }
+        }
+        // The right scope on a prefix the key is not under.
+        let (p, b, _) = fresh(path, body);
+        let (s, _) = call_with(app, &elsewhere, method.clone(), &p, b).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {p} with a u/ token");
+        // Missing, malformed, forged, revoked and expired tokens: 401 before anything.
+        for bad in [
+            "",
+            "garbage",
+            forged.as_str(),
+            revoked.as_str(),
+            expired.as_str(),
+        ] {
+            let (p, b, _) = fresh(path, body);
+            let (s, v) = call_with(app, bad, method.clone(), &p, b).await;
+            assert_eq!(
+                (s, code(&v)),
+                (StatusCode::UNAUTHORIZED, "unauthorized"),
+                "{method} {p}"
+            );
+        }
+        // Attenuated offline to kms:sign under t/s: only signing routes on t/sig.
+        let (p, b, _) = fresh(path, body);
+        let (s, _) = call_with(app, &narrowed, method.clone(), &p, b).await;
+        let sig_route =
+            *needed == Scope::KmsSign && body.as_ref().is_some_and(|b| b["key"] == "t/sig");
+        if sig_route {
+            assert!(s.is_success(), "{method} {p} attenuated");
+        } else {
+            assert_eq!(s, StatusCode::FORBIDDEN, "{method} {p} attenuated");
+        }
+        // Attenuated with an expiry now past: refused.
+        let (p, b, _) = fresh(path, body);
+        let (s, _) = call_with(app, &short_lived, method.clone(), &p, b).await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "{method} {p} past an attenuated expiry"
+        );
+    }
+    // An attenuated token cannot widen itself back: a second block asking for more
+    // scopes still fails the first block's check.
+    let widened = attenuate(
+        &narrowed,
+        &TokenSpec {
+            scopes: ALL_SCOPES.to_vec(),
+            ..TokenSpec::default()
+        },
+    )
+    .unwrap();
+    let (s, _) = call_with(
+        app,
+        &widened,
+        Method::POST,
+        "/v1/kms/encrypt",
+        Some(json!({"key": "t/enc", "plaintext": b64(b"p")})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }

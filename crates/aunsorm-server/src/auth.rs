@@ -1,0 +1,435 @@
+//! Capability tokens: Biscuit tokens (the `biscuit-auth` crate) signed by the server's
+//! Ed25519 token key.
+//!
+//! Why Biscuit: it is a maintained, specified token format (Eclipse Biscuit) made for
+//! exactly this: public-key signatures (anyone holding the public key can check a token,
+//! only the server can mint one), offline attenuation by the holder (append a block of
+//! checks, no server round trip), and a small Datalog for scopes, key prefixes and
+//! expiry. Macaroon crates rely on a shared HMAC secret and are unmaintained.
+//!
+//! A minted token's authority block holds `token_id`, one `scope` fact per scope,
+//! `prefix` (the key-name prefix it is restricted to) and, when it expires,
+//! `expires`. A request is allowed when the route's scope is among the token's scopes
+//! and the key it names starts with the prefix; attenuation blocks add checks
+//! (fewer scopes, a longer prefix, an earlier expiry) that must all pass too.
+//! Verification is cached by the token's SHA-256: the signature once per token, the
+//! verdict for a (token, scope, key) for one second.
+
+use crate::ApiError;
+use biscuit_auth::builder::{Algorithm as BAlg, AuthorizerBuilder, BlockBuilder};
+use biscuit_auth::{Biscuit, KeyPair, PrivateKey, PublicKey, UnverifiedBiscuit};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Read key metadata and public keys.
+    KmsRead,
+    /// Sign, verify, MAC.
+    KmsSign,
+    /// Encrypt, decrypt, rewrap, data keys.
+    KmsEncrypt,
+    /// Wrap, unwrap, encapsulate, decapsulate.
+    KmsWrap,
+    /// Rotate keys.
+    KmsRotate,
+    /// Create, configure and delete keys; manage tokens.
+    KmsAdmin,
+    /// Read the transparency log.
+    LogRead,
+}
+
+/// Every scope, as minted into a root token.
+pub const ALL_SCOPES: [Scope; 7] = [
+    Scope::KmsRead,
+    Scope::KmsSign,
+    Scope::KmsEncrypt,
+    Scope::KmsWrap,
+    Scope::KmsRotate,
+    Scope::KmsAdmin,
+    Scope::LogRead,
+];
+
+impl Scope {
+    /// The scope's name (`kms:sign`, ...).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::KmsRead => "kms:read",
+            Scope::KmsSign => "kms:sign",
+            Scope::KmsEncrypt => "kms:encrypt",
+            Scope::KmsWrap => "kms:wrap",
+            Scope::KmsRotate => "kms:rotate",
+            Scope::KmsAdmin => "kms:admin",
+            Scope::LogRead => "log:read",
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Self, ApiError> {
+        ALL_SCOPES
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| ApiError::invalid(format!("unknown scope {s:?}")))
+    }
+}
+
+/// What to put in a new token, or what to narrow a token to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenSpec {
+    /// Scopes (for attenuation: the token keeps only these; empty keeps all).
+    pub scopes: Vec<Scope>,
+    /// Key-name prefix the token is restricted to ("" for none).
+    pub prefix: String,
+    /// Lifetime from now.
+    pub ttl: Option<Duration>,
+}
+
+fn quoted(s: &str) -> Result<String, ApiError> {
+    // Key names and prefixes are plain ASCII without quotes or backslashes; refuse
+    // anything else rather than escape it into Datalog.
+    if s.bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    {
+        Ok(format!("\"{s}\""))
+    } else {
+        Err(ApiError::invalid("prefix: printable ASCII without quotes"))
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+fn bad_token<E>(_: E) -> ApiError {
+    ApiError::new("unauthorized", "invalid capability token")
+}
+
+/// Narrows `token` offline: no server, no key. The result can do at most what both
+/// `token` and `spec` allow.
+///
+/// # Errors
+/// `invalid_input` for a token that does not parse or a prefix that cannot be written.
+pub fn attenuate(token: &str, spec: &TokenSpec) -> Result<String, ApiError> {
+    let t = UnverifiedBiscuit::from_base64(token.trim())
+        .map_err(|_| ApiError::invalid("not a capability token"))?;
+    let mut b = BlockBuilder::new();
+    if !spec.scopes.is_empty() {
+        let any: Vec<String> = spec
+            .scopes
+            .iter()
+            .map(|s| format!("operation(\"{}\")", s.as_str()))
+            .collect();
+        b = b
+            .check(format!("check if {}", any.join(" or ")).as_str())
+            .map_err(|_| ApiError::invalid("scopes"))?;
+    }
+    if !spec.prefix.is_empty() {
+        b = b
+            .check(
+                format!(
+                    "check if keyless(true) or key($k), $k.starts_with({})",
+                    quoted(&spec.prefix)?
+                )
+                .as_str(),
+            )
+            .map_err(|_| ApiError::invalid("prefix"))?;
+    }
+    if let Some(ttl) = spec.ttl {
+        let until = rfc3339(SystemTime::now() + ttl);
+        b = b
+            .check(format!("check if time($t), $t <= {until}").as_str())
+            .map_err(|_| ApiError::invalid("ttl"))?;
+    }
+    t.append(b)
+        .and_then(|t| t.to_base64())
+        .map_err(|_| ApiError::invalid("cannot attenuate this token"))
+}
+
+/// (SHA-256 of the token, scope, key or "\0" for none).
+type VerdictKey = ([u8; 32], Scope, String);
+
+struct Verified {
+    token: Biscuit,
+    id: String,
+    expires: Option<u64>,
+}
+
+/// Mints and checks capability tokens.
+pub struct TokenAuthority {
+    root: KeyPair,
+    public: PublicKey,
+    revoked: RwLock<HashSet<String>>,
+    tokens: Mutex<HashMap<[u8; 32], Arc<Verified>>>,
+    verdicts: Mutex<HashMap<VerdictKey, (bool, Instant)>>,
+}
+
+impl std::fmt::Debug for TokenAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenAuthority")
+    }
+}
+
+const CACHE_LIMIT: usize = 10_000;
+const VERDICT_TTL: Duration = Duration::from_secs(1);
+
+impl TokenAuthority {
+    /// An authority over the Ed25519 key with this 32-byte seed.
+    ///
+    /// # Errors
+    /// `internal` for a seed of the wrong length.
+    pub fn new(seed: &[u8], revoked: impl IntoIterator<Item = String>) -> Result<Self, ApiError> {
+        let private = PrivateKey::from_bytes(seed, BAlg::Ed25519)
+            .map_err(|_| ApiError::new("internal", "token key"))?;
+        let root = KeyPair::from(&private);
+        Ok(TokenAuthority {
+            public: root.public(),
+            root,
+            revoked: RwLock::new(revoked.into_iter().collect()),
+            tokens: Mutex::new(HashMap::new()),
+            verdicts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The public key that verifies every token (hex, `ed25519/<hex>` in Biscuit terms).
+    #[must_use]
+    pub fn public_key_hex(&self) -> String {
+        self.public.to_bytes_hex()
+    }
+
+    /// A new token and its id.
+    ///
+    /// # Errors
+    /// `invalid_input` for an empty scope list or a prefix that cannot be written;
+    /// `entropy` when no id can be drawn.
+    pub fn mint(&self, spec: &TokenSpec) -> Result<(String, String), ApiError> {
+        if spec.scopes.is_empty() {
+            return Err(ApiError::invalid("a token needs at least one scope"));
+        }
+        let mut raw = [0u8; 8];
+        aunsorm_crypto::rng::fill(&mut raw)
+            .map_err(|_| ApiError::new("entropy", "no randomness"))?;
+        let id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let mut code = format!("token_id(\"{id}\");\nprefix({});\n", quoted(&spec.prefix)?);
+        for s in &spec.scopes {
+            code.push_str(&format!("scope(\"{}\");\n", s.as_str()));
+        }
+        if let Some(ttl) = spec.ttl {
+            let until = SystemTime::now() + ttl;
+            let secs = until.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            code.push_str(&format!("expires({secs});\n"));
+            code.push_str(&format!("check if time($t), $t <= {};\n", rfc3339(until)));
+        }
+        let token = Biscuit::builder()
+            .code(&code)
+            .and_then(|b| b.build(&self.root))
+            .and_then(|t| t.to_base64())
+            .map_err(|_| ApiError::new("internal", "cannot mint the token"))?;
+        Ok((token, id))
+    }
+
+    /// Revokes a token id: that token and every attenuation of it.
+    pub fn revoke(&self, id: &str) {
+        if let Ok(mut r) = self.revoked.write() {
+            r.insert(id.to_owned());
+        }
+        if let Ok(mut v) = self.verdicts.lock() {
+            v.clear();
+        }
+    }
+
+    fn verified(&self, token: &str) -> Result<([u8; 32], Arc<Verified>), ApiError> {
+        let hash: [u8; 32] = aunsorm_crypto::sha256(token.as_bytes());
+        if let Some(v) = self.tokens.lock().ok().and_then(|m| m.get(&hash).cloned()) {
+            return Ok((hash, v));
+        }
+        let t = Biscuit::from_base64(token, self.public).map_err(bad_token)?;
+        let mut a = AuthorizerBuilder::new().build(&t).map_err(bad_token)?;
+        let ids: Vec<(String,)> = a.query("id($i) <- token_id($i)").map_err(bad_token)?;
+        let [(id,)] = ids.as_slice() else {
+            return Err(bad_token(()));
+        };
+        let expires: Vec<(i64,)> = a.query("e($e) <- expires($e)").map_err(bad_token)?;
+        let v = Arc::new(Verified {
+            id: id.clone(),
+            expires: expires.first().and_then(|(e,)| u64::try_from(*e).ok()),
+            token: t,
+        });
+        if let Ok(mut m) = self.tokens.lock() {
+            if m.len() >= CACHE_LIMIT {
+                m.clear();
+            }
+            m.insert(hash, Arc::clone(&v));
+        }
+        Ok((hash, v))
+    }
+
+    /// Checks that `token` is present, signed by this authority, unexpired and not
+    /// revoked.
+    ///
+    /// # Errors
+    /// `unauthorized`.
+    pub fn authenticate(&self, token: Option<&str>) -> Result<(), ApiError> {
+        self.valid(token).map(|_| ())
+    }
+
+    fn valid(&self, token: Option<&str>) -> Result<([u8; 32], Arc<Verified>), ApiError> {
+        let token =
+            token.ok_or_else(|| ApiError::new("unauthorized", "a capability token is required"))?;
+        let (hash, v) = self.verified(token)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if v.expires.is_some_and(|e| now > e) {
+            return Err(ApiError::new(
+                "unauthorized",
+                "the capability token has expired",
+            ));
+        }
+        if self.revoked.read().map_or(true, |r| r.contains(&v.id)) {
+            return Err(ApiError::new(
+                "unauthorized",
+                "the capability token was revoked",
+            ));
+        }
+        Ok((hash, v))
+    }
+
+    /// Checks a bearer token for `scope` on `key` (or a route without a key) and
+    /// returns the token id for the audit log.
+    ///
+    /// # Errors
+    /// `unauthorized` for a missing, malformed, forged, expired or revoked token;
+    /// `forbidden` when the token does not allow this scope on this key.
+    pub fn authorize(
+        &self,
+        token: Option<&str>,
+        scope: Scope,
+        key: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let (hash, v) = self.valid(token)?;
+        let cache_key = (hash, scope, key.unwrap_or("\0").to_owned());
+        let cached = self
+            .verdicts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&cache_key).copied())
+            .filter(|(_, at)| at.elapsed() < VERDICT_TTL)
+            .map(|(ok, _)| ok);
+        let ok = match cached {
+            Some(ok) => ok,
+            None => {
+                let ok = self.run(&v.token, scope, key);
+                if let Ok(mut m) = self.verdicts.lock() {
+                    if m.len() >= CACHE_LIMIT {
+                        m.clear();
+                    }
+                    m.insert(cache_key, (ok, Instant::now()));
+                }
+                ok
+            }
+        };
+        if ok {
+            Ok(v.id.clone())
+        } else {
+            Err(ApiError::new(
+                "forbidden",
+                format!(
+                    "the capability token does not allow {} here",
+                    scope.as_str()
+                ),
+            ))
+        }
+    }
+
+    fn run(&self, token: &Biscuit, scope: Scope, key: Option<&str>) -> bool {
+        let mut code = format!("operation(\"{}\");\n", scope.as_str());
+        match key {
+            Some(k) => match quoted(k) {
+                Ok(q) => code.push_str(&format!("key({q});\n")),
+                Err(_) => return false,
+            },
+            None => code.push_str("keyless(true);\n"),
+        }
+        code.push_str(
+            "allow if operation($op), scope($op), key($k), prefix($p), $k.starts_with($p);\n\
+             allow if operation($op), scope($op), keyless(true);\n",
+        );
+        AuthorizerBuilder::new()
+            .time()
+            .code(&code)
+            .and_then(|b| b.build(token))
+            .and_then(|mut a| a.authorize())
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
+            "2026-11-18T11:06:40Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+}
+
+/// The request's bearer token, once it has been authenticated (signature, expiry,
+/// revocation) by [`require_token`].
+#[derive(Debug, Clone)]
+pub struct Bearer(pub String);
+
+/// Refuses a request without a valid capability token (401) before its body is read;
+/// handlers then check the route's scope and key ([`TokenAuthority::authorize`]).
+pub(crate) async fn require_token(
+    axum::extract::State(s): axum::extract::State<crate::AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let token = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    match s.auth.authenticate(token.as_deref()) {
+        Ok(()) => {
+            if let Some(t) = token {
+                req.extensions_mut().insert(Bearer(t));
+            }
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
