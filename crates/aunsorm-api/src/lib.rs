@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 mod bytes;
 pub mod kms;
 pub mod sys;

@@ -244,8 +244,15 @@ pub(crate) const CHECKPOINT_FILE: &str = "log-checkpoint";
 /// An unsealed local KMS with its transparency log attached. When dropped, it saves
 /// the log's latest checkpoint to `CHECKPOINT_FILE`.
 pub(crate) struct Local {
-    kms: Kms,
+    kms: Arc<Kms>,
     checkpoint: PathBuf,
+}
+
+impl Local {
+    /// The KMS, to share with the server.
+    pub(crate) fn shared(&self) -> Arc<Kms> {
+        Arc::clone(&self.kms)
+    }
 }
 
 impl std::ops::Deref for Local {
@@ -316,7 +323,10 @@ pub(crate) fn unsealed(s: &StoreArgs) -> Result<Local, Failure> {
             ),
         })?;
     }
-    Ok(Local { kms: k, checkpoint })
+    Ok(Local {
+        kms: Arc::new(k),
+        checkpoint,
+    })
 }
 
 fn name(s: &str) -> Result<KeyName, Failure> {

@@ -1,4 +1,4 @@
-//! `aunsorm`: one binary for the server (later) and every command-line tool.
+//! `aunsorm`: one binary for the server (`aunsorm serve`) and every command-line tool.
 #![forbid(unsafe_code)]
 
 mod io;
@@ -6,6 +6,7 @@ mod local;
 mod logcmd;
 mod pkey;
 mod seal;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the HTTP API: over the local store (unsealed from AUNSORM_PASSPHRASE or
+    /// AUNSORM_UNSEAL_SHARES), or in memory with --dev.
+    Serve(serve::ServeArgs),
     /// Offline key tools: generate, derive public keys, sign, verify, encapsulate.
     #[command(subcommand)]
     Pkey(pkey::Pkey),
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let st = &cli.store;
     let result = match cli.command {
+        Command::Serve(a) => serve::serve(st, &a),
         Command::Operator(c) => local::operator(st, c),
         Command::Key(c) => local::key(st, c),
         Command::Log(c) => logcmd::log(st, c),

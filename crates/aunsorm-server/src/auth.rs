@@ -213,6 +213,15 @@ impl TokenAuthority {
         })
     }
 
+    /// The authority over `kms`'s token key, with its persisted revocations.
+    ///
+    /// # Errors
+    /// `sealed`, storage errors.
+    pub fn from_kms(kms: &aunsorm_kms::Kms) -> Result<Self, ApiError> {
+        let seed = kms.token_key_seed()?;
+        TokenAuthority::new(seed.expose(), kms.revoked_tokens()?)
+    }
+
     /// The public key that verifies every token (hex, `ed25519/<hex>` in Biscuit terms).
     #[must_use]
     pub fn public_key_hex(&self) -> String {
@@ -362,6 +371,25 @@ impl TokenAuthority {
                 ),
             ))
         }
+    }
+
+    /// Whether `token` (already authenticated) is as minted, with no attenuation
+    /// block: only such tokens may mint or revoke, so that an attenuated token cannot
+    /// mint itself a wider one.
+    pub(crate) fn is_unattenuated(&self, token: &str) -> bool {
+        self.verified(token)
+            .is_ok_and(|(_, v)| v.token.block_count() == 1)
+    }
+
+    /// Seconds until `token` (already authenticated) expires, if it does.
+    pub(crate) fn remaining_secs(&self, token: &str) -> Option<u64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.verified(token)
+            .ok()
+            .and_then(|(_, v)| v.expires)
+            .map(|e| e.saturating_sub(now))
     }
 
     fn run(&self, token: &Biscuit, scope: Scope, key: Option<&str>) -> bool {

@@ -17,6 +17,7 @@ mod kms;
 mod openapi;
 mod request_id;
 mod sys;
+mod tokens;
 
 pub use error::ApiError;
 pub use openapi::openapi;
@@ -59,6 +60,21 @@ impl Default for Limits {
     }
 }
 
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets the
+/// requests in flight finish, and returns.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// The whole API: `/v1/kms`, `/v1/sys`, `/v1/openapi.json`; anything else is a JSON 404
 /// (or 405 for a known path with the wrong method).
 pub fn router(state: AppState, limits: Limits) -> Router {
@@ -66,6 +82,13 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .nest(
             "/v1/kms",
             kms::router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            )),
+        )
+        .nest(
+            "/v1/auth",
+            tokens::router().route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 auth::require_token,
             )),

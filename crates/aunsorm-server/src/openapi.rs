@@ -7,13 +7,14 @@ use utoipa::OpenApi;
     info(title = "Aunsorm", description = "Post-quantum-ready key management"),
     paths(
         crate::sys::health,
+        crate::tokens::create_token, crate::tokens::revoke_token,
         crate::kms::create_key, crate::kms::list_keys, crate::kms::show_key,
         crate::kms::delete_key, crate::kms::rotate_key, crate::kms::configure_key,
         crate::kms::sign, crate::kms::verify, crate::kms::encrypt, crate::kms::decrypt,
         crate::kms::rewrap, crate::kms::datakey, crate::kms::hmac, crate::kms::hmac_verify,
         crate::kms::encap, crate::kms::decap, crate::kms::wrap, crate::kms::unwrap,
     ),
-    tags((name = "kms", description = "keys and operations"), (name = "sys", description = "server state"))
+    tags((name = "kms", description = "keys and operations"), (name = "sys", description = "server state"), (name = "auth", description = "capability tokens"))
 )]
 struct Doc;
 

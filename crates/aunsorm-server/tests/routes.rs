@@ -41,7 +41,7 @@ fn fixture(limits: Limits) -> Fixture {
     let log: Arc<dyn LogStore> =
         Arc::new(SqliteLogStore::open(&dir.path().join("log.db")).unwrap());
     kms.open_log(log, "aunsorm.test/log").unwrap();
-    let auth = Arc::new(TokenAuthority::new(&[7u8; 32], []).unwrap());
+    let auth = Arc::new(TokenAuthority::from_kms(&kms).unwrap());
     let (root, _) = auth
         .mint(&TokenSpec {
             scopes: ALL_SCOPES.to_vec(),
@@ -855,4 +855,146 @@ async fn authorization_matrix() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn tokens_are_minted_without_escalation_and_revoked_for_good() {
+    let f = fixture(Limits::default());
+    use_root(&f);
+    let app = &f.app;
+    post(
+        app,
+        "/v1/kms/keys",
+        json!({"name": "t/sig", "alg": "ed25519"}),
+    )
+    .await;
+    let sign = json!({"key": "t/sig", "message": b64(b"m")});
+
+    let (s, t) = post(
+        app,
+        "/v1/auth/tokens",
+        json!({"scopes": ["kms:sign"], "prefix": "t/", "ttl_secs": 600}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let signer = t["token"].as_str().unwrap().to_owned();
+    let signer_id = t["id"].as_str().unwrap().to_owned();
+    let (s, _) = call_with(
+        app,
+        &signer,
+        Method::POST,
+        "/v1/kms/sign",
+        Some(sign.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call_with(
+        app,
+        &signer,
+        Method::POST,
+        "/v1/kms/encrypt",
+        Some(json!({"key": "t/sig", "plaintext": ""})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A tenant admin cannot mint outside its prefix, nor scopes it lacks.
+    let (_, t) = post(
+        app,
+        "/v1/auth/tokens",
+        json!({"scopes": ["kms:admin", "kms:read"], "prefix": "t/"}),
+    )
+    .await;
+    let tenant = t["token"].as_str().unwrap().to_owned();
+    let (s, _) = call_with(
+        app,
+        &tenant,
+        Method::POST,
+        "/v1/auth/tokens",
+        Some(json!({"scopes": ["kms:read"], "prefix": ""})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call_with(
+        app,
+        &tenant,
+        Method::POST,
+        "/v1/auth/tokens",
+        Some(json!({"scopes": ["kms:sign"], "prefix": "t/a"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call_with(
+        app,
+        &tenant,
+        Method::POST,
+        "/v1/auth/tokens",
+        Some(json!({"scopes": ["kms:read"], "prefix": "t/a"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Nor can an attenuated token mint, or anyone without kms:admin.
+    let narrowed = attenuate(
+        &f.root,
+        &TokenSpec {
+            ttl: Some(std::time::Duration::from_secs(60)),
+            ..TokenSpec::default()
+        },
+    )
+    .unwrap();
+    let (s, _) = call_with(
+        app,
+        &narrowed,
+        Method::POST,
+        "/v1/auth/tokens",
+        Some(json!({"scopes": ["kms:read"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call_with(
+        app,
+        &signer,
+        Method::POST,
+        "/v1/auth/tokens",
+        Some(json!({"scopes": ["kms:sign"], "prefix": "t/"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = post(
+        app,
+        "/v1/auth/tokens",
+        json!({"scopes": ["kms:everything"]}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_input"));
+    let (s, _) = post(app, "/v1/auth/tokens", json!({"scopes": []})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Revocation: the token and its attenuations stop at once, and it is stored.
+    let child = attenuate(
+        &signer,
+        &TokenSpec {
+            prefix: "t/s".into(),
+            ..TokenSpec::default()
+        },
+    )
+    .unwrap();
+    let (s, _) = call_with(
+        app,
+        &child,
+        Method::POST,
+        "/v1/kms/sign",
+        Some(sign.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = post(app, "/v1/auth/tokens/revoke", json!({"id": signer_id})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    for t in [&signer, &child] {
+        let (s, v) = call_with(app, t, Method::POST, "/v1/kms/sign", Some(sign.clone())).await;
+        assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    }
+    assert_eq!(f.kms.revoked_tokens().unwrap(), vec![signer_id]);
+    let (s, _) = post(app, "/v1/auth/tokens/revoke", json!({"id": "bad id"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 }

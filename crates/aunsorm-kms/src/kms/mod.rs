@@ -7,6 +7,7 @@
 mod audit;
 mod ops;
 mod system;
+mod tokens;
 mod unseal;
 
 pub use audit::{Audited, Caller, RollbackFinding, deferred, with_caller};

@@ -1,0 +1,75 @@
+//! `/v1/auth`: minting and revoking capability tokens. Only an unattenuated token with
+//! kms:admin may do either, and a minted token never exceeds its minter: each scope
+//! must be one the minter holds on the new prefix, and its lifetime ends no later.
+
+use crate::auth::{Bearer, Scope, TokenSpec};
+use crate::json::Json;
+use crate::{ApiError, AppState};
+use aunsorm_api::auth as api;
+use axum::Router;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use std::time::Duration;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tokens", post(create_token))
+        .route("/tokens/revoke", post(revoke_token))
+}
+
+fn admin(s: &AppState, b: &Bearer, prefix: &str) -> Result<(), ApiError> {
+    s.auth
+        .authorize(Some(&b.0), Scope::KmsAdmin, Some(prefix))?;
+    if !s.auth.is_unattenuated(&b.0) {
+        return Err(ApiError::new(
+            "forbidden",
+            "an attenuated token cannot mint or revoke tokens",
+        ));
+    }
+    Ok(())
+}
+
+/// Mint a capability token.
+#[utoipa::path(post, path = "/v1/auth/tokens", tag = "auth", request_body = api::CreateToken,
+    responses((status = 201, body = api::Token), (status = "4XX", body = aunsorm_api::ErrorBody)))]
+pub(crate) async fn create_token(
+    State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
+    Json(req): Json<api::CreateToken>,
+) -> Result<(StatusCode, Json<api::Token>), ApiError> {
+    admin(&s, &b, &req.prefix)?;
+    let scopes = req
+        .scopes
+        .iter()
+        .map(|x| x.parse())
+        .collect::<Result<Vec<Scope>, _>>()?;
+    for scope in &scopes {
+        s.auth.authorize(Some(&b.0), *scope, Some(&req.prefix))?;
+    }
+    let ttl = match (req.ttl_secs, s.auth.remaining_secs(&b.0)) {
+        (Some(t), Some(left)) => Some(t.min(left)),
+        (None, Some(left)) => Some(left),
+        (t, None) => t,
+    };
+    let (token, id) = s.auth.mint(&TokenSpec {
+        scopes,
+        prefix: req.prefix,
+        ttl: ttl.map(Duration::from_secs),
+    })?;
+    Ok((StatusCode::CREATED, Json(api::Token { token, id })))
+}
+
+/// Revoke a token id: the token and every attenuation of it.
+#[utoipa::path(post, path = "/v1/auth/tokens/revoke", tag = "auth", request_body = api::RevokeToken,
+    responses((status = 204), (status = "4XX", body = aunsorm_api::ErrorBody)))]
+pub(crate) async fn revoke_token(
+    State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
+    Json(req): Json<api::RevokeToken>,
+) -> Result<StatusCode, ApiError> {
+    admin(&s, &b, "")?;
+    s.kms.revoke_token(&req.id)?;
+    s.auth.revoke(&req.id);
+    Ok(StatusCode::NO_CONTENT)
+}
