@@ -7,6 +7,7 @@ mod logcmd;
 mod pkey;
 mod seal;
 mod serve;
+mod token;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +27,9 @@ enum Command {
     /// Serve the HTTP API: over the local store (unsealed from AUNSORM_PASSPHRASE or
     /// AUNSORM_UNSEAL_SHARES), or in memory with --dev.
     Serve(serve::ServeArgs),
+    /// Capability tokens: create, attenuate (offline), revoke.
+    #[command(subcommand)]
+    Token(token::TokenCmd),
     /// Offline key tools: generate, derive public keys, sign, verify, encapsulate.
     #[command(subcommand)]
     Pkey(pkey::Pkey),
@@ -131,6 +135,7 @@ fn main() -> ExitCode {
     let st = &cli.store;
     let result = match cli.command {
         Command::Serve(a) => serve::serve(st, &a),
+        Command::Token(c) => token::token(st, c),
         Command::Operator(c) => local::operator(st, c),
         Command::Key(c) => local::key(st, c),
         Command::Log(c) => logcmd::log(st, c),
