@@ -11,6 +11,7 @@
 pub mod auth;
 mod bytes;
 pub mod kms;
+pub mod log;
 pub mod sys;
 
 pub use bytes::{Base64, SecretBase64};

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod error;
 mod json;
 mod kms;
+mod log;
 mod openapi;
 mod request_id;
 mod sys;
@@ -89,6 +90,13 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .nest(
             "/v1/auth",
             tokens::router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            )),
+        )
+        .nest(
+            "/v1/log",
+            log::router().route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 auth::require_token,
             )),

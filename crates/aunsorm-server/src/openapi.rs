@@ -7,6 +7,7 @@ use utoipa::OpenApi;
     info(title = "Aunsorm", description = "Post-quantum-ready key management"),
     paths(
         crate::sys::health,
+        crate::log::checkpoint, crate::log::tile, crate::log::inclusion, crate::log::consistency,
         crate::tokens::create_token, crate::tokens::revoke_token,
         crate::kms::create_key, crate::kms::list_keys, crate::kms::show_key,
         crate::kms::delete_key, crate::kms::rotate_key, crate::kms::configure_key,
@@ -14,7 +15,7 @@ use utoipa::OpenApi;
         crate::kms::rewrap, crate::kms::datakey, crate::kms::hmac, crate::kms::hmac_verify,
         crate::kms::encap, crate::kms::decap, crate::kms::wrap, crate::kms::unwrap,
     ),
-    tags((name = "kms", description = "keys and operations"), (name = "sys", description = "server state"), (name = "auth", description = "capability tokens"))
+    tags((name = "kms", description = "keys and operations"), (name = "sys", description = "server state"), (name = "auth", description = "capability tokens"), (name = "log", description = "the transparency log"))
 )]
 struct Doc;
 

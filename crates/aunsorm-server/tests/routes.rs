@@ -998,3 +998,130 @@ async fn tokens_are_minted_without_escalation_and_revoked_for_good() {
     let (s, _) = post(app, "/v1/auth/tokens/revoke", json!({"id": "bad id"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+async fn get_raw(app: &Router, token: &str, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let req = Request::get(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, body)
+}
+
+/// The log over HTTP: a checkpoint signed by the KMS's keys, tiles and entry bundles as
+/// tlog-tiles lays them out, and proofs that verify against the checkpoint.
+#[tokio::test]
+async fn the_log_is_served_as_tiles_with_proofs() {
+    let f = fixture(Limits::default());
+    use_root(&f);
+    let app = &f.app;
+    post(app, "/v1/kms/keys", json!({"name": "k", "alg": "ed25519"})).await;
+    for _ in 0..5 {
+        post(app, "/v1/kms/sign", json!({"key": "k", "message": ""})).await;
+    }
+    let (s, h, note) = get_raw(app, &f.root, "/v1/log/checkpoint").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h.get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let verifiers = f.kms.log_signers("aunsorm.test/log").unwrap().verifiers();
+    let cp = aunsorm_log::verified_checkpoint(&note, &verifiers, "aunsorm.test/log").unwrap();
+    assert!(cp.size >= 6);
+    let n = cp.size;
+
+    let (s, h, bundle) = get_raw(app, &f.root, &format!("/v1/log/tile/entries/000.p/{n}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h.get("cache-control").unwrap(), "no-cache");
+    let entries = aunsorm_log::tiles::decode_bundle(&bundle).unwrap();
+    assert_eq!(entries.len() as u64, n);
+    let (s, _, tile) = get_raw(app, &f.root, &format!("/v1/log/tile/0/000.p/{n}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(tile.len() as u64, n * 32);
+    assert_eq!(
+        &tile[..32],
+        &aunsorm_log::merkle::leaf_hash(&entries[0])[..]
+    );
+    // Tiles the tree does not have, and paths that are not tiles: 404.
+    for bad in [
+        format!("/v1/log/tile/0/000.p/{}", n + 1),
+        "/v1/log/tile/0/000".into(),
+        "/v1/log/tile/9/000".into(),
+        "/v1/log/tile/0/x1".into(),
+    ] {
+        let (s, _, body) = get_raw(app, &f.root, &bad).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{bad}");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(code(&v), "not_found");
+    }
+
+    // Inclusion of every entry verifies against the signed root.
+    for (i, e) in entries.iter().enumerate() {
+        let (s, p) = call(
+            app,
+            Method::GET,
+            &format!("/v1/log/proof/inclusion?index={i}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(p["size"].as_u64(), Some(n));
+        let proof: Vec<[u8; 32]> = p["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .collect();
+        aunsorm_log::merkle::verify_inclusion(
+            i as u64,
+            n,
+            &aunsorm_log::merkle::leaf_hash(e),
+            &proof,
+            &cp.root,
+        )
+        .unwrap();
+    }
+    let (s, p) = call(
+        app,
+        Method::GET,
+        &format!("/v1/log/proof/consistency?old=2&new={n}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!p["hashes"].as_array().unwrap().is_empty());
+    for bad in [
+        format!("/v1/log/proof/inclusion?index={n}"),
+        format!("/v1/log/proof/consistency?old={}", n + 1),
+        "/v1/log/proof/inclusion?index=-1".into(),
+        "/v1/log/proof/consistency?old=0&new=99999".into(),
+    ] {
+        let (s, v) = call(app, Method::GET, &bad, None).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_input"),
+            "{bad}: {v}"
+        );
+    }
+    // log:read is needed; a signing token gets 403, no token 401.
+    let (signer, _) = f
+        .auth
+        .mint(&TokenSpec {
+            scopes: vec![Scope::KmsSign],
+            ..TokenSpec::default()
+        })
+        .unwrap();
+    assert_eq!(
+        get_raw(app, &signer, "/v1/log/checkpoint").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_raw(app, "", "/v1/log/checkpoint").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
