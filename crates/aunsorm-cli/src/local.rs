@@ -6,8 +6,8 @@ use crate::io::{read_all, write_all};
 use crate::{Failure, usage};
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{
-    KeyConfig, KeyInfo, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, RootMode, VersionState,
-    Versioned, WrappingKeyAlg,
+    KeyConfig, KeyInfo, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, RootMode, Versioned,
+    WrappingKeyAlg,
 };
 use aunsorm_store::SqliteStore;
 use base64::Engine;
@@ -567,52 +567,27 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
 }
 
 fn print_info(s: &StoreArgs, i: &KeyInfo) {
-    let state = |st: VersionState| match st {
-        VersionState::Active => "active",
-        VersionState::DecryptOnly => "decrypt-only",
-        VersionState::Disabled => "disabled",
-        VersionState::Destroyed => "destroyed",
-        _ => "unknown",
-    };
-    let p = &i.policy;
+    // The same shape as the server's answer.
+    let i = aunsorm_server::key_info(i);
     if s.format == "json" {
-        let versions: Vec<_> = i
-            .versions
-            .iter()
-            .map(|v| {
-                serde_json::json!({"version": v.number, "state": state(v.state), "created_at": v.created_at,
-                    "public_key": if v.public_key.is_empty() { serde_json::Value::Null } else { B64.encode(&v.public_key).into() }})
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({"name": i.name.as_str(), "alg": i.alg.id(), "purpose": format!("{:?}", p.purpose).to_lowercase(),
-                "min_decryption_version": p.min_decryption_version, "min_encryption_version": p.min_encryption_version,
-                "exportable": p.exportable, "deletion_allowed": p.deletion_allowed, "auto_rotate_secs": p.auto_rotate_secs,
-                "created_at": i.created_at, "not_after": i.not_after, "latest_version": i.latest_version(), "versions": versions})
-        );
-    } else {
-        println!("name                    {}", i.name);
-        println!("algorithm               {}", i.alg);
-        println!("purpose                 {:?}", p.purpose);
-        println!("min_decryption_version  {}", p.min_decryption_version);
-        println!("min_encryption_version  {}", p.min_encryption_version);
-        println!("exportable              {}", p.exportable);
-        println!("deletion_allowed        {}", p.deletion_allowed);
-        if p.auto_rotate_secs != 0 {
-            println!("auto_rotate             {}s", p.auto_rotate_secs);
-        }
-        if let Some(t) = i.not_after {
-            println!("not_after               {t}");
-        }
-        for v in &i.versions {
-            println!(
-                "v{:<4} {:<13} created {}",
-                v.number,
-                state(v.state),
-                v.created_at
-            );
-        }
+        println!("{}", serde_json::to_string(&i).unwrap_or_default());
+        return;
+    }
+    println!("name                    {}", i.name);
+    println!("algorithm               {}", i.alg);
+    println!("purpose                 {}", i.purpose);
+    println!("min_decryption_version  {}", i.min_decryption_version);
+    println!("min_encryption_version  {}", i.min_encryption_version);
+    println!("exportable              {}", i.exportable);
+    println!("deletion_allowed        {}", i.deletion_allowed);
+    if i.auto_rotate_secs != 0 {
+        println!("auto_rotate             {}s", i.auto_rotate_secs);
+    }
+    if let Some(t) = i.not_after {
+        println!("not_after               {t}");
+    }
+    for v in &i.versions {
+        println!("v{:<4} {:<13} created {}", v.version, v.state, v.created_at);
     }
 }
 

@@ -31,9 +31,35 @@ fn json_rejection(r: &JsonRejection) -> ApiError {
             "unsupported_media_type",
             "expected Content-Type: application/json",
         ),
-        // serde's message names the field and what was wrong, never the value.
-        _ => ApiError::invalid(r.body_text()),
+        _ => ApiError::invalid(without_values(&r.body_text())),
     }
+}
+
+/// serde's messages name the field and what was wrong, but quote a misplaced string
+/// value (`invalid type: string "...", expected u64`), which may be a secret: every
+/// double-quoted run is replaced by `"…"`. Field names stay (serde writes them in
+/// backticks).
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    if quoted {
+        out.push('"');
+    }
+    out
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -53,6 +79,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| Query(v))
-            .map_err(|r: QueryRejection| ApiError::invalid(r.body_text()))
+            .map_err(|r: QueryRejection| ApiError::invalid(without_values(&r.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn quoted_values_are_removed_field_names_kept() {
+        assert_eq!(
+            without_values("bytes: invalid type: string \"hunter2\", expected usize"),
+            "bytes: invalid type: string \"…\", expected usize"
+        );
+        assert_eq!(
+            without_values("unknown field `extra`, expected `key`"),
+            "unknown field `extra`, expected `key`"
+        );
+        assert_eq!(without_values("cut \"sec"), "cut \"…\"");
     }
 }

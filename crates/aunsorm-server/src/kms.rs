@@ -92,7 +92,9 @@ fn out(v: &Versioned) -> api::Versioned {
     }
 }
 
-pub(crate) fn key_info(i: &KeyInfo) -> api::KeyInfo {
+/// A key as the API shows it (also what `aunsorm key show --format json` prints locally).
+#[must_use]
+pub fn key_info(i: &KeyInfo) -> api::KeyInfo {
     let state = |st: VersionState| match st {
         VersionState::Active => "active",
         VersionState::DecryptOnly => "decrypt-only",

@@ -21,6 +21,7 @@ mod sys;
 mod tokens;
 
 pub use error::ApiError;
+pub use kms::key_info;
 pub use openapi::openapi;
 
 use aunsorm_kms::Kms;

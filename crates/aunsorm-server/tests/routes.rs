@@ -472,6 +472,18 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
         ),
     ];
     let mut logged_failures = 0;
+    // A secret sent where a number belongs is not echoed in the error.
+    let req = json_req(
+        "/v1/kms/datakey",
+        &json!({"key": "k", "bytes": "canary-secret-4711"}),
+    );
+    let (s, _, v) = send(app, req).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_input"));
+    assert!(!v.to_string().contains("canary-secret-4711"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("bytes"),
+        "{v}"
+    );
     for (req, status, want) in cases {
         let uri = req.uri().to_string();
         let (s, h, v) = send(app, req).await;
