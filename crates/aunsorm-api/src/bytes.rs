@@ -16,6 +16,50 @@ pub struct Base64(pub Vec<u8>);
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SecretBase64(pub Zeroizing<Vec<u8>>);
 
+/// Secret text (a passphrase, an unseal share, a token); zeroized on drop and never
+/// printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretText(pub Zeroizing<String>);
+
+impl Serialize for SecretText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(SecretText(Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
+impl SecretText {
+    /// The text.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(s: &str) -> Self {
+        SecretText(Zeroizing::new(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(..)")
+    }
+}
+
+impl PartialSchema for SecretText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).into()
+    }
+}
+impl ToSchema for SecretText {}
+
 impl std::fmt::Debug for Base64 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Base64({} bytes)", self.0.len())

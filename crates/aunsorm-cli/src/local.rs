@@ -6,28 +6,22 @@ use crate::io::{read_all, write_all};
 use crate::{Failure, usage};
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{
-    KeyConfig, KeyInfo, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, RootMode, Versioned,
-    WrappingKeyAlg,
+    KeyConfig, KeyInfo, KeyName, KeyOptions, KeyRef, Kms, RootMode, Versioned, WrappingKeyAlg,
 };
-use aunsorm_store::SqliteStore;
+use aunsorm_server::Node;
+use aunsorm_server::node::{Init, Unseal};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
-use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// Where the store lives and how to print.
 #[derive(Args, Clone)]
 pub(crate) struct StoreArgs {
-    /// Store directory (holds aunsorm.db).
-    #[arg(
-        long,
-        global = true,
-        env = "AUNSORM_STORE",
-        default_value = "aunsorm-data"
-    )]
-    pub(crate) store: PathBuf,
+    /// Store directory (holds aunsorm.db; default aunsorm-data).
+    #[arg(long, global = true, env = "AUNSORM_STORE")]
+    pub(crate) store: Option<PathBuf>,
     /// Output format.
     #[arg(long, global = true, value_parser = ["table", "json"], default_value = "table")]
     pub(crate) format: String,
@@ -224,83 +218,42 @@ pub(crate) struct VerifyArgs {
     input: Option<PathBuf>,
 }
 
-fn kms(s: &StoreArgs) -> Result<Kms, Failure> {
-    std::fs::create_dir_all(&s.store)?;
-    let store = SqliteStore::open(&s.store.join("aunsorm.db")).map_err(|e| Failure::Error {
-        code: "storage",
-        message: e.to_string(),
-    })?;
-    Ok(Kms::new(Arc::new(store)))
-}
-
-/// The origin line of a local store's log (and the name of its checkpoint keys).
-pub(crate) const LOCAL_ORIGIN: &str = "aunsorm.local/log";
-/// The log's own SQLite file, beside the key database but apart from it.
-pub(crate) const LOG_FILE: &str = "log.db";
-/// The latest checkpoint, kept outside both databases: restoring them from an older
-/// copy is caught by the next command.
-pub(crate) const CHECKPOINT_FILE: &str = "log-checkpoint";
-
-/// An unsealed local KMS with its transparency log attached. When dropped, it saves
-/// the log's latest checkpoint to `CHECKPOINT_FILE`.
-pub(crate) struct Local {
-    kms: Arc<Kms>,
-    checkpoint: PathBuf,
-}
-
-impl Local {
-    /// The KMS, to share with the server.
-    pub(crate) fn shared(&self) -> Arc<Kms> {
-        Arc::clone(&self.kms)
+pub(crate) fn api_failure(e: aunsorm_server::ApiError) -> Failure {
+    Failure::Error {
+        code: e.code,
+        message: e.message,
     }
 }
+
+/// The store's node, sealed.
+pub(crate) fn node(s: &StoreArgs) -> Result<Node, Failure> {
+    Node::open(&s.dir()).map_err(api_failure)
+}
+
+impl StoreArgs {
+    /// The store directory (default `aunsorm-data`).
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.store
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(aunsorm_server::config::DEFAULT_STORE))
+    }
+}
+
+/// An unsealed local node: the KMS with its transparency log attached (checked against
+/// the checkpoint the previous command saved). When dropped, it saves the log's latest
+/// checkpoint.
+pub(crate) struct Local(Node);
 
 impl std::ops::Deref for Local {
     type Target = Kms;
     fn deref(&self) -> &Kms {
-        &self.kms
+        self.0.kms()
     }
 }
 
-impl Drop for Local {
-    fn drop(&mut self) {
-        let Some(log) = self.kms.log() else { return };
-        let Ok(note) = log.checkpoint() else { return };
-        let tmp = self.checkpoint.with_extension("tmp");
-        let saved =
-            std::fs::write(&tmp, &note).and_then(|()| std::fs::rename(&tmp, &self.checkpoint));
-        if let Err(e) = saved {
-            eprintln!("warning: could not save the log checkpoint: {e}");
-        }
-    }
-}
-
-/// The store's KMS, unsealed with AUNSORM_UNSEAL_SHARES (shares separated by white
-/// space or commas) or AUNSORM_PASSPHRASE, with its log opened and checked against the
-/// checkpoint the previous command saved.
-pub(crate) fn unsealed(s: &StoreArgs) -> Result<Local, Failure> {
-    let k = kms(s)?;
-    if let Ok(shares) = std::env::var("AUNSORM_UNSEAL_SHARES") {
-        let shares = Zeroizing::new(shares);
-        let list: Vec<&str> = shares
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|s| !s.is_empty())
-            .collect();
-        k.unseal_with_shares(&list)?;
-    } else {
-        let pw = Zeroizing::new(std::env::var("AUNSORM_PASSPHRASE").map_err(|_| {
-            usage("set AUNSORM_PASSPHRASE or AUNSORM_UNSEAL_SHARES to unseal the local store")
-        })?);
-        k.unseal_with_passphrase(pw.as_bytes())?;
-    }
-    let log = aunsorm_store::SqliteLogStore::open(&s.store.join(LOG_FILE)).map_err(|e| {
-        Failure::Error {
-            code: "storage",
-            message: e.to_string(),
-        }
-    })?;
-    let findings = k.open_log(Arc::new(log), LOCAL_ORIGIN)?;
-    for f in &findings {
+/// Prints what unsealing found rolled back.
+pub(crate) fn warn_rollback(findings: &[aunsorm_kms::RollbackFinding]) {
+    for f in findings {
         eprintln!(
             "warning: rollback: key {} is at generation {} but the log recorded {}{}; it is refused until resolved",
             f.key,
@@ -309,24 +262,36 @@ pub(crate) fn unsealed(s: &StoreArgs) -> Result<Local, Failure> {
             if f.deleted { " (deleted)" } else { "" }
         );
     }
-    let checkpoint = s.store.join(CHECKPOINT_FILE);
-    if let Ok(trusted) = std::fs::read(&checkpoint) {
-        let log = k.log().ok_or(Failure::Error {
-            code: "internal",
-            message: "log not attached".into(),
-        })?;
-        log.check_extends(&trusted).map_err(|e| Failure::Error {
-            code: "rollback",
-            message: format!(
-                "{e}: the log does not extend the checkpoint saved in {}",
-                checkpoint.display()
-            ),
-        })?;
+}
+
+/// The secret `unsealed` uses: AUNSORM_UNSEAL_SHARES (shares separated by white space
+/// or commas) or AUNSORM_PASSPHRASE; `None` when neither is set.
+pub(crate) fn unseal_from_env() -> Option<Unseal> {
+    if let Ok(shares) = std::env::var("AUNSORM_UNSEAL_SHARES") {
+        let shares = Zeroizing::new(shares);
+        return Some(Unseal::Shares(
+            shares
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|s| !s.is_empty())
+                .map(|s| Zeroizing::new(s.to_owned()))
+                .collect(),
+        ));
     }
-    Ok(Local {
-        kms: Arc::new(k),
-        checkpoint,
-    })
+    std::env::var("AUNSORM_PASSPHRASE")
+        .ok()
+        .map(|p| Unseal::Passphrase(Zeroizing::new(p)))
+}
+
+/// The store's node, unsealed from the environment ([`unseal_from_env`]), with its log
+/// opened and checked against the checkpoint the previous command saved.
+pub(crate) fn unsealed(s: &StoreArgs) -> Result<Local, Failure> {
+    let n = node(s)?;
+    let how = unseal_from_env().ok_or_else(|| {
+        usage("set AUNSORM_PASSPHRASE or AUNSORM_UNSEAL_SHARES to unseal the local store")
+    })?;
+    let (_, findings) = n.unseal(how).map_err(api_failure)?;
+    warn_rollback(&findings);
+    Ok(Local(n))
 }
 
 fn name(s: &str) -> Result<KeyName, Failure> {
@@ -371,42 +336,57 @@ impl From<aunsorm_kms::Error> for Failure {
     }
 }
 
+/// Prints what init hands out once: the shares (one per line) and then the root token
+/// on the last line; or all of it as JSON.
+pub(crate) fn print_init(format: &str, out: &aunsorm_server::node::Initialized) {
+    let shares: Vec<&str> = out.shares.iter().map(|s| s.as_str()).collect();
+    if format == "json" {
+        println!(
+            "{}",
+            serde_json::json!({
+                "shares": shares,
+                "threshold": out.threshold,
+                "root_token": out.root_token.as_str(),
+                "root_token_id": out.root_token_id,
+            })
+        );
+    } else {
+        for sh in &shares {
+            println!("{sh}");
+        }
+        println!("{}", out.root_token.as_str());
+        if !shares.is_empty() {
+            eprintln!(
+                "{} of these {} shares unseal it; the last line is a root token; all are shown once: hand each to its holder",
+                out.threshold,
+                shares.len()
+            );
+        }
+    }
+}
+
 pub(crate) fn operator(s: &StoreArgs, cmd: Operator) -> Result<(), Failure> {
     match cmd {
         Operator::Init {
-            shares: Some(n),
-            threshold: Some(t),
-            ..
+            shares,
+            threshold,
+            passphrase_env,
         } => {
-            let shares = kms(s)?.init_with_shares(n, t)?;
-            if s.format == "json" {
-                let list: Vec<&str> = shares.iter().map(|s| s.expose()).collect();
-                println!("{}", serde_json::json!({"shares": list, "threshold": t}));
-            } else {
-                for sh in &shares {
-                    println!("{}", sh.expose());
-                }
-            }
-            eprintln!(
-                "initialized {}: {t} of these {n} shares unseal it; they are shown once, hand each to its holder",
-                s.store.display()
-            );
-            Ok(())
-        }
-        Operator::Init { passphrase_env, .. } => {
-            let pw = Zeroizing::new(
-                std::env::var(&passphrase_env)
-                    .map_err(|_| usage(format!("set {passphrase_env} to the passphrase")))?,
-            );
-            if pw.len() < 8 {
-                return Err(usage("the passphrase must be at least 8 characters"));
-            }
-            kms(s)?.init_with_passphrase(pw.as_bytes(), PassphraseParams::default())?;
-            eprintln!("initialized {}", s.store.display());
+            let how = match (shares, threshold) {
+                (Some(shares), Some(threshold)) => Init::Shares { shares, threshold },
+                _ => Init::Passphrase(Zeroizing::new(
+                    std::env::var(&passphrase_env)
+                        .map_err(|_| usage(format!("set {passphrase_env} to the passphrase")))?,
+                )),
+            };
+            let (out, findings) = node(s)?.init(how).map_err(api_failure)?;
+            warn_rollback(&findings);
+            print_init(&s.format, &out);
+            eprintln!("initialized {}", s.dir().display());
             Ok(())
         }
         Operator::Status => {
-            let st = kms(s)?.status()?;
+            let st = node(s)?.kms().status()?;
             let mode = match st.mode {
                 None => "none".to_string(),
                 Some(RootMode::Passphrase) => "passphrase".to_string(),

@@ -2,11 +2,12 @@
 //! runs: it trusts nothing stored, only the verifier keys and a checkpoint it kept.
 
 use crate::io::read_all;
-use crate::local::{LOCAL_ORIGIN, LOG_FILE, StoreArgs, unsealed};
+use crate::local::{StoreArgs, unsealed};
 use crate::{Failure, usage};
 use aunsorm_log::{
     LogError, NoteVerifier, audit, find_entry, prove_inclusion, verified_checkpoint,
 };
+use aunsorm_server::node::{LOG_FILE, STORE_ORIGIN as LOCAL_ORIGIN};
 use aunsorm_store::{LogStore, SqliteLogStore};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -170,7 +171,7 @@ fn attached(k: &aunsorm_kms::Kms) -> Result<std::sync::Arc<aunsorm_log::Log>, Fa
 }
 
 fn log_store(s: &StoreArgs) -> Result<SqliteLogStore, Failure> {
-    let path = s.store.join(LOG_FILE);
+    let path = s.dir().join(LOG_FILE);
     if !path.exists() {
         return Err(Failure::Error {
             code: "no_such_log",

@@ -215,12 +215,15 @@ fn shares_wrap_rewrap_attest_and_wrapped_import() {
         b"",
     );
     assert!(out.status.success());
-    let shares: Vec<String> = String::from_utf8(out.stdout)
+    let mut shares: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(str::to_string)
         .collect();
-    assert_eq!(shares.len(), 3);
+    // Three shares, then the root token on the last line.
+    assert_eq!(shares.len(), 4);
+    let root = shares.pop().unwrap();
+    assert!(!root.starts_with("aunsorm-share-v1:") && root.len() > 100);
     assert!(shares.iter().all(|s| s.starts_with("aunsorm-share-v1:")));
     let two = format!("{} {}", shares[2], shares[0]);
     let env = [("AUNSORM_UNSEAL_SHARES", two.as_str())];

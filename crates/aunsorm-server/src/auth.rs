@@ -101,7 +101,7 @@ fn quoted(s: &str) -> Result<String, ApiError> {
     }
 }
 
-fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
@@ -300,8 +300,8 @@ impl TokenAuthority {
     ///
     /// # Errors
     /// `unauthorized`.
-    pub fn authenticate(&self, token: Option<&str>) -> Result<(), ApiError> {
-        self.valid(token).map(|_| ())
+    pub fn authenticate(&self, token: Option<&str>) -> Result<String, ApiError> {
+        self.valid(token).map(|(_, v)| v.id.clone())
     }
 
     fn valid(&self, token: Option<&str>) -> Result<([u8; 32], Arc<Verified>), ApiError> {
@@ -434,8 +434,46 @@ mod tests {
 
 /// The request's bearer token, once it has been authenticated (signature, expiry,
 /// revocation) by [`require_token`].
-#[derive(Debug, Clone)]
-pub struct Bearer(pub String);
+#[derive(Clone)]
+pub struct Bearer {
+    /// The token as sent.
+    pub token: String,
+    /// The authority that accepted it.
+    pub auth: Arc<TokenAuthority>,
+}
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(..)")
+    }
+}
+
+impl Bearer {
+    /// [`TokenAuthority::authorize`] for this token: its id when allowed.
+    ///
+    /// # Errors
+    /// As [`TokenAuthority::authorize`].
+    pub fn authorize(&self, scope: Scope, key: Option<&str>) -> Result<String, ApiError> {
+        let id = self.auth.authorize(Some(&self.token), scope, key)?;
+        crate::request_id::note_caller(&id, key.unwrap_or(""));
+        Ok(id)
+    }
+
+    /// Allows only an unattenuated `kms:admin` token (minting, revoking, sealing).
+    ///
+    /// # Errors
+    /// `forbidden` for any other token.
+    pub fn require_root(&self, what: &str) -> Result<(), ApiError> {
+        self.authorize(Scope::KmsAdmin, None)?;
+        if !self.auth.is_unattenuated(&self.token) {
+            return Err(ApiError::new(
+                "forbidden",
+                format!("only an unattenuated kms:admin token can {what}"),
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Refuses a request without a valid capability token (401) before its body is read;
 /// handlers then check the route's scope and key ([`TokenAuthority::authorize`]).
@@ -451,10 +489,17 @@ pub(crate) async fn require_token(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned());
-    match s.auth.authenticate(token.as_deref()) {
+    let auth = match s.node.auth() {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    match auth
+        .authenticate(token.as_deref())
+        .and_then(|id| s.limits.rate_check(&id))
+    {
         Ok(()) => {
-            if let Some(t) = token {
-                req.extensions_mut().insert(Bearer(t));
+            if let Some(token) = token {
+                req.extensions_mut().insert(Bearer { token, auth });
             }
             next.run(req).await
         }

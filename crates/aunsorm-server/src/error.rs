@@ -76,9 +76,16 @@ impl From<aunsorm_kms::Error> for ApiError {
     }
 }
 
+impl From<aunsorm_crypto::Error> for ApiError {
+    fn from(e: aunsorm_crypto::Error) -> Self {
+        ApiError::from(aunsorm_kms::Error::from(e))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        crate::request_id::note_error(self.code);
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_owned(),

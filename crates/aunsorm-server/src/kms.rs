@@ -38,8 +38,8 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// Checks that the request's token allows `scope` on the key `key`, and returns who is
 /// calling, for the audit entry.
-fn permit(s: &AppState, b: &Bearer, scope: Scope, key: &str) -> Result<Caller, ApiError> {
-    let token = s.auth.authorize(Some(&b.0), scope, Some(key))?;
+fn permit(b: &Bearer, scope: Scope, key: &str) -> Result<Caller, ApiError> {
+    let token = b.authorize(scope, Some(key))?;
     Ok(Caller {
         token: Some(token),
         request: Some(request_id::current()),
@@ -137,7 +137,7 @@ pub(crate) async fn create_key(
     Json(req): Json<api::CreateKey>,
 ) -> Result<(StatusCode, Json<api::KeyInfo>), ApiError> {
     let n = name(&req.name)?;
-    let c = permit(&s, &b, Scope::KmsAdmin, &req.name)?;
+    let c = permit(&b, Scope::KmsAdmin, &req.name)?;
     let alg: Algorithm = req
         .alg
         .parse()
@@ -160,7 +160,7 @@ pub(crate) async fn list_keys(
     Extension(b): Extension<Bearer>,
     Query(q): Query<api::ListKeys>,
 ) -> Result<Json<api::KeyList>, ApiError> {
-    permit(&s, &b, Scope::KmsRead, &q.prefix)?;
+    permit(&b, Scope::KmsRead, &q.prefix)?;
     let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
     let keys = s.kms.list(&q.prefix, q.after.as_deref(), limit)?;
     let next = (keys.len() == limit)
@@ -179,7 +179,7 @@ pub(crate) async fn show_key(
     Path(n): Path<String>,
 ) -> Result<Json<api::KeyInfo>, ApiError> {
     let n = name(&n)?;
-    permit(&s, &b, Scope::KmsRead, n.as_str())?;
+    permit(&b, Scope::KmsRead, n.as_str())?;
     Ok(Json(key_info(&s.kms.info(&n)?)))
 }
 
@@ -193,7 +193,7 @@ pub(crate) async fn delete_key(
     Path(n): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let n = name(&n)?;
-    let c = permit(&s, &b, Scope::KmsAdmin, n.as_str())?;
+    let c = permit(&b, Scope::KmsAdmin, n.as_str())?;
     run(&s, c, |k| k.delete(&n)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -208,7 +208,7 @@ pub(crate) async fn rotate_key(
     Path(n): Path<String>,
 ) -> Result<Json<api::Rotated>, ApiError> {
     let n = name(&n)?;
-    let c = permit(&s, &b, Scope::KmsRotate, n.as_str())?;
+    let c = permit(&b, Scope::KmsRotate, n.as_str())?;
     let shown = n.to_string();
     let version = run_blocking(&s, c, move |k| k.rotate(&n)).await?;
     Ok(Json(api::Rotated {
@@ -228,7 +228,7 @@ pub(crate) async fn configure_key(
     Json(req): Json<api::ConfigureKey>,
 ) -> Result<Json<api::KeyInfo>, ApiError> {
     let n = name(&n)?;
-    let c = permit(&s, &b, Scope::KmsAdmin, n.as_str())?;
+    let c = permit(&b, Scope::KmsAdmin, n.as_str())?;
     let cfg = KeyConfig {
         min_decryption_version: req.min_decryption_version,
         min_encryption_version: req.min_encryption_version,
@@ -250,7 +250,7 @@ pub(crate) async fn sign(
     Json(req): Json<api::Sign>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsSign, key.name.as_str())?;
+    let c = permit(&b, Scope::KmsSign, key.name.as_str())?;
     let sig = run(&s, c, |k| {
         k.sign(&key, &req.message.0, bytes(req.context.as_ref()))
     })
@@ -267,7 +267,7 @@ pub(crate) async fn verify(
     Json(req): Json<api::Verify>,
 ) -> Result<Json<api::Verified>, ApiError> {
     let key = key_ref(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsSign, key.name.as_str())?;
+    let c = permit(&b, Scope::KmsSign, key.name.as_str())?;
     let sig = versioned(&req.signature, "signature")?;
     let valid = run(&s, c, |k| {
         k.verify(&key, &req.message.0, &sig, bytes(req.context.as_ref()))
@@ -285,7 +285,7 @@ pub(crate) async fn encrypt(
     Json(req): Json<api::Encrypt>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsEncrypt, key.name.as_str())?;
+    let c = permit(&b, Scope::KmsEncrypt, key.name.as_str())?;
     let ct = run(&s, c, |k| {
         k.encrypt(&key, &req.plaintext.0, bytes(req.aad.as_ref()))
     })
@@ -302,7 +302,7 @@ pub(crate) async fn decrypt(
     Json(req): Json<api::Decrypt>,
 ) -> Result<Json<api::Secret>, ApiError> {
     let n = name(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsEncrypt, n.as_str())?;
+    let c = permit(&b, Scope::KmsEncrypt, n.as_str())?;
     let ct = versioned(&req.ciphertext, "ciphertext")?;
     let pt = run(&s, c, |k| k.decrypt(&n, &ct, bytes(req.aad.as_ref()))).await?;
     Ok(Json(api::Secret {
@@ -319,7 +319,7 @@ pub(crate) async fn rewrap(
     Json(req): Json<api::Decrypt>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let n = name(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsEncrypt, n.as_str())?;
+    let c = permit(&b, Scope::KmsEncrypt, n.as_str())?;
     let ct = versioned(&req.ciphertext, "ciphertext")?;
     let ct = run(&s, c, |k| k.rewrap(&n, &ct, bytes(req.aad.as_ref()))).await?;
     Ok(Json(out(&ct)))
@@ -334,7 +334,7 @@ pub(crate) async fn datakey(
     Json(req): Json<api::Datakey>,
 ) -> Result<Json<api::DatakeyOut>, ApiError> {
     let key = key_ref(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsEncrypt, key.name.as_str())?;
+    let c = permit(&b, Scope::KmsEncrypt, key.name.as_str())?;
     let (dk, ct) = run(&s, c, |k| {
         k.datakey(&key, req.bytes.unwrap_or(32), bytes(req.aad.as_ref()))
     })
@@ -355,7 +355,7 @@ pub(crate) async fn hmac(
     Json(req): Json<api::Hmac>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsSign, key.name.as_str())?;
+    let c = permit(&b, Scope::KmsSign, key.name.as_str())?;
     let tag = run(&s, c, |k| k.hmac(&key, &req.message.0)).await?;
     Ok(Json(out(&tag)))
 }
@@ -369,7 +369,7 @@ pub(crate) async fn hmac_verify(
     Json(req): Json<api::HmacVerify>,
 ) -> Result<Json<api::Verified>, ApiError> {
     let n = name(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsSign, n.as_str())?;
+    let c = permit(&b, Scope::KmsSign, n.as_str())?;
     let tag = versioned(&req.mac, "mac")?;
     let valid = run(&s, c, |k| k.verify_hmac(&n, &req.message.0, &tag)).await?;
     Ok(Json(api::Verified { valid }))
@@ -384,7 +384,7 @@ pub(crate) async fn encap(
     Json(req): Json<api::Encap>,
 ) -> Result<Json<api::Encapsulated>, ApiError> {
     let key = key_ref(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsWrap, key.name.as_str())?;
+    let c = permit(&b, Scope::KmsWrap, key.name.as_str())?;
     let (ss, ct) = run(&s, c, |k| k.encapsulate(&key)).await?;
     Ok(Json(api::Encapsulated {
         shared_secret: SecretBase64::from(ss.expose()),
@@ -402,7 +402,7 @@ pub(crate) async fn decap(
     Json(req): Json<api::Decap>,
 ) -> Result<Json<api::Secret>, ApiError> {
     let n = name(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsWrap, n.as_str())?;
+    let c = permit(&b, Scope::KmsWrap, n.as_str())?;
     let ct = versioned(&req.ciphertext, "ciphertext")?;
     let ss = run(&s, c, |k| k.decapsulate(&n, &ct)).await?;
     Ok(Json(api::Secret {
@@ -419,7 +419,7 @@ pub(crate) async fn wrap(
     Json(req): Json<api::Wrap>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     let key = key_ref(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsWrap, key.name.as_str())?;
+    let c = permit(&b, Scope::KmsWrap, key.name.as_str())?;
     let w = run(&s, c, |k| {
         k.wrap(&key, &req.secret.0, bytes(req.aad.as_ref()))
     })
@@ -436,7 +436,7 @@ pub(crate) async fn unwrap(
     Json(req): Json<api::Unwrap>,
 ) -> Result<Json<api::Secret>, ApiError> {
     let n = name(&req.key)?;
-    let c = permit(&s, &b, Scope::KmsWrap, n.as_str())?;
+    let c = permit(&b, Scope::KmsWrap, n.as_str())?;
     let w = versioned(&req.wrapped, "wrapped")?;
     let secret = run(&s, c, |k| k.unwrap(&n, &w, bytes(req.aad.as_ref()))).await?;
     Ok(Json(api::Secret {

@@ -11,34 +11,54 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod config;
 pub mod error;
+mod ids;
 mod json;
 mod kms;
+pub mod limits;
 mod log;
+pub mod node;
+pub mod obs;
 mod openapi;
 mod request_id;
 mod sys;
 mod tokens;
+pub mod transport;
 
 pub use error::ApiError;
 pub use kms::key_info;
+pub use limits::{DEFAULT_BODY_LIMIT, Limits};
+pub use node::Node;
 pub use openapi::openapi;
+pub use transport::{Transport, serve};
 
 use aunsorm_kms::Kms;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
 use std::sync::Arc;
-
-/// Default largest request body: 1 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// The custody core.
+    /// The custody core (the node's).
     pub kms: Arc<Kms>,
-    /// Mints and checks capability tokens.
-    pub auth: Arc<auth::TokenAuthority>,
+    /// The node: KMS, log, checkpoint file, token authority.
+    pub node: Arc<Node>,
+    pub(crate) limits: Arc<limits::Guard>,
+}
+
+impl AppState {
+    /// The state of a router over `node`.
+    #[must_use]
+    pub fn new(node: Arc<Node>, limits: Limits) -> AppState {
+        AppState {
+            kms: Arc::clone(node.kms()),
+            node,
+            limits: Arc::new(limits::Guard::new(limits)),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -47,71 +67,42 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// Settings of the router.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest request body in bytes.
-    pub body: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            body: DEFAULT_BODY_LIMIT,
-        }
-    }
-}
-
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets the
-/// requests in flight finish, and returns.
-///
-/// # Errors
-/// I/O errors of the listener.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// The whole API: `/v1/kms`, `/v1/sys`, `/v1/openapi.json`; anything else is a JSON 404
-/// (or 405 for a known path with the wrong method).
-pub fn router(state: AppState, limits: Limits) -> Router {
+/// The whole API: `/v1/kms`, `/v1/auth`, `/v1/log`, `/v1/sys`, `/v1/rng`, `/v1/id`,
+/// `/v1/openapi.json` and `/metrics`; anything else is a JSON 404 (or 405 for a known
+/// path with the wrong method).
+pub fn router(state: AppState) -> Router {
+    let token = || from_fn_with_state(state.clone(), auth::require_token);
+    let body = state.limits.limits.body;
     Router::new()
-        .nest(
-            "/v1/kms",
-            kms::router().route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            )),
-        )
-        .nest(
-            "/v1/auth",
-            tokens::router().route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            )),
-        )
-        .nest(
-            "/v1/log",
-            log::router().route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            )),
-        )
-        .nest("/v1/sys", sys::router())
+        .nest("/v1/kms", kms::router().route_layer(token()))
+        .nest("/v1/auth", tokens::router().route_layer(token()))
+        .nest("/v1/log", log::router().route_layer(token()))
+        .nest("/v1/rng", ids::rng_router().route_layer(token()))
+        .nest("/v1/id", ids::id_router().route_layer(token()))
+        .nest("/v1/sys", sys::router(&state))
         .route(
             "/v1/openapi.json",
             axum::routing::get(|| async { axum::Json(openapi()) }),
         )
+        .route(
+            "/metrics",
+            axum::routing::get(|| async {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    obs::render_metrics(),
+                )
+            }),
+        )
+        .route_layer(from_fn(request_id::route))
         .fallback(|| async { ApiError::new("not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new("method_not_allowed", "method not allowed on this route")
         })
+        .layer(from_fn_with_state(Arc::clone(&state.limits), limits::layer))
         .with_state(state)
-        .layer(DefaultBodyLimit::max(limits.body))
-        .layer(axum::middleware::from_fn(request_id::layer))
+        .layer(DefaultBodyLimit::max(body))
+        .layer(from_fn(request_id::layer))
 }

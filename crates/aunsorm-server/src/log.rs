@@ -24,7 +24,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 fn open(s: &AppState, b: &Bearer) -> Result<Arc<Log>, ApiError> {
-    s.auth.authorize(Some(&b.0), Scope::LogRead, None)?;
+    b.authorize(Scope::LogRead, None)?;
     s.kms
         .log()
         .ok_or_else(|| ApiError::new("not_found", "this server has no transparency log"))

@@ -1,21 +1,50 @@
-//! Request ids: taken from a well-formed `x-request-id` header or made fresh, answered in
-//! the same header, written into error bodies and audit entries.
+//! The request context: the request id (taken from a well-formed `x-request-id` header
+//! or made fresh, answered in the same header, written into error bodies and audit
+//! entries), and what the access log line and HTTP metrics say about the request: its
+//! route, token id, key and error code.
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 /// The header carrying the request id both ways.
 pub(crate) const HEADER: &str = "x-request-id";
 
+/// What is known about the request in flight.
+#[derive(Debug, Default)]
+pub(crate) struct Ctx {
+    id: String,
+    route: OnceLock<String>,
+    token: OnceLock<String>,
+    key: OnceLock<String>,
+    error: OnceLock<&'static str>,
+}
+
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static CTX: Arc<Ctx>;
 }
 
 /// The current request's id (empty outside a request).
 pub(crate) fn current() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+    CTX.try_with(|c| c.id.clone()).unwrap_or_default()
+}
+
+/// Notes who is calling and on which key (for the access log).
+pub(crate) fn note_caller(token: &str, key: &str) {
+    let _ = CTX.try_with(|c| {
+        let _ = c.token.set(token.to_owned());
+        if !key.is_empty() {
+            let _ = c.key.set(key.to_owned());
+        }
+    });
+}
+
+/// Notes the error code the request ends with.
+pub(crate) fn note_error(code: &'static str) {
+    let _ = CTX.try_with(|c| c.error.set(code));
 }
 
 fn well_formed(v: &str) -> bool {
@@ -32,7 +61,19 @@ fn fresh() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Notes the matched route (runs inside routing, where the route is known).
+pub(crate) async fn route(req: Request, next: Next) -> Response {
+    if let Some(p) = req.extensions().get::<MatchedPath>() {
+        let p = p.as_str().to_owned();
+        let _ = CTX.try_with(|c| c.route.set(p));
+    }
+    next.run(req).await
+}
+
+/// The outermost layer: sets up the context, answers the id, and writes the access log
+/// line and HTTP metrics once the response is ready.
 pub(crate) async fn layer(req: Request, next: Next) -> Response {
+    let start = Instant::now();
     let id = req
         .headers()
         .get(HEADER)
@@ -40,9 +81,25 @@ pub(crate) async fn layer(req: Request, next: Next) -> Response {
         .filter(|v| well_formed(v))
         .map_or_else(fresh, str::to_owned);
     let header = HeaderValue::from_str(&id).ok();
-    let mut res = REQUEST_ID.scope(id, next.run(req)).await;
+    let method = req.method().clone();
+    let ctx = Arc::new(Ctx {
+        id,
+        ..Ctx::default()
+    });
+    let mut res = CTX.scope(Arc::clone(&ctx), next.run(req)).await;
     if let Some(h) = header {
         res.headers_mut().insert(HEADER, h);
     }
+    let route = ctx.route.get().map_or("unmatched", String::as_str);
+    crate::obs::request(&crate::obs::RequestLine {
+        request_id: &ctx.id,
+        method: method.as_str(),
+        route,
+        status: res.status().as_u16(),
+        seconds: start.elapsed().as_secs_f64(),
+        token_id: ctx.token.get().map(String::as_str),
+        key: ctx.key.get().map(String::as_str),
+        error: ctx.error.get().copied(),
+    });
     res
 }

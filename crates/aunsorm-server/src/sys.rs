@@ -1,14 +1,29 @@
-//! `/v1/sys`: health.
+//! `/v1/sys`: health, and the root key's life: init, unseal, seal.
+//!
+//! `init` and `unseal` take no token (there is none to check before the root key is
+//! open, as with Vault); `seal` takes an unattenuated `kms:admin` token.
 
+use crate::auth::Bearer;
 use crate::json::Json;
+use crate::node::{self, Node};
 use crate::{ApiError, AppState};
-use aunsorm_api::sys::Health;
-use axum::Router;
+use aunsorm_api::SecretText;
+use aunsorm_api::sys::{Health, Init, Initialized, Unseal, UnsealProgress};
+use aunsorm_kms::RootMode;
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use std::sync::Arc;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/init", post(init))
+        .route("/unseal", post(unseal))
+        .merge(Router::new().route("/seal", post(seal)).route_layer(
+            axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_token),
+        ))
 }
 
 /// Whether the server is initialized and unsealed. Always 200 while it answers.
@@ -16,9 +31,100 @@ pub(crate) fn router() -> Router<AppState> {
     responses((status = 200, body = Health)))]
 pub(crate) async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
     let st = s.kms.status()?;
+    let (mode, threshold, shares) = match st.mode {
+        None => (None, None, None),
+        Some(RootMode::Passphrase) => (Some("passphrase"), None, None),
+        Some(RootMode::Shares { threshold, shares }) => {
+            (Some("shares"), Some(threshold), Some(shares))
+        }
+        Some(_) => (Some("amnesia"), None, None),
+    };
     Ok(Json(Health {
         initialized: st.initialized,
         sealed: st.sealed,
+        mode: mode.map(str::to_owned),
+        threshold,
+        shares,
+        progress: st.progress,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     }))
+}
+
+/// Runs a slow lifecycle step (Argon2id, key generation) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    s: &AppState,
+    f: impl FnOnce(&Node) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let node = Arc::clone(&s.node);
+    tokio::task::spawn_blocking(move || f(&node))
+        .await
+        .map_err(|_| ApiError::new("internal", "lifecycle task failed"))?
+}
+
+fn secret(t: SecretText) -> zeroize::Zeroizing<String> {
+    t.0
+}
+
+/// Create the root key (under unseal shares or a passphrase), unseal, and return the
+/// shares and a root token, once.
+#[utoipa::path(post, path = "/v1/sys/init", tag = "sys", request_body = Init,
+    responses((status = 200, body = Initialized), (status = "4XX", body = aunsorm_api::ErrorBody)))]
+pub(crate) async fn init(
+    State(s): State<AppState>,
+    Json(req): Json<Init>,
+) -> Result<Json<Initialized>, ApiError> {
+    let how = match (req.shares, req.threshold, req.passphrase) {
+        (Some(shares), Some(threshold), None) => node::Init::Shares { shares, threshold },
+        (None, None, Some(p)) => node::Init::Passphrase(secret(p)),
+        _ => {
+            return Err(ApiError::invalid(
+                "give either shares and threshold, or a passphrase",
+            ));
+        }
+    };
+    let (out, findings) = blocking(&s, move |n| n.init(how)).await?;
+    crate::obs::rollback_findings(&findings);
+    Ok(Json(Initialized {
+        shares: out.shares.into_iter().map(SecretText).collect(),
+        root_token: SecretText(out.root_token),
+        root_token_id: out.root_token_id,
+    }))
+}
+
+/// Submit one unseal share, or the passphrase. Answers where the unseal stands.
+#[utoipa::path(post, path = "/v1/sys/unseal", tag = "sys", request_body = Unseal,
+    responses((status = 200, body = UnsealProgress), (status = "4XX", body = aunsorm_api::ErrorBody)))]
+pub(crate) async fn unseal(
+    State(s): State<AppState>,
+    Json(req): Json<Unseal>,
+) -> Result<Json<UnsealProgress>, ApiError> {
+    let how = match (req.share, req.passphrase) {
+        (Some(sh), None) => node::Unseal::Share(secret(sh)),
+        (None, Some(p)) => node::Unseal::Passphrase(secret(p)),
+        _ => return Err(ApiError::invalid("give either a share or the passphrase")),
+    };
+    let (p, findings) = blocking(&s, move |n| n.unseal(how)).await?;
+    crate::obs::rollback_findings(&findings);
+    Ok(Json(UnsealProgress {
+        sealed: p.sealed,
+        progress: p.have,
+        threshold: p.need,
+    }))
+}
+
+/// Seal: save the checkpoint, close the log, zeroize the root and every key. Takes an
+/// unattenuated `kms:admin` token.
+#[utoipa::path(post, path = "/v1/sys/seal", tag = "sys",
+    responses((status = 204), (status = "4XX", body = aunsorm_api::ErrorBody)))]
+pub(crate) async fn seal(
+    State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
+) -> Result<StatusCode, ApiError> {
+    b.require_root("seal")?;
+    blocking(&s, |n| {
+        n.seal();
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -18,41 +18,28 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tokens/revoke", post(revoke_token))
 }
 
-fn admin(s: &AppState, b: &Bearer, prefix: &str) -> Result<(), ApiError> {
-    s.auth
-        .authorize(Some(&b.0), Scope::KmsAdmin, Some(prefix))?;
-    if !s.auth.is_unattenuated(&b.0) {
-        return Err(ApiError::new(
-            "forbidden",
-            "an attenuated token cannot mint or revoke tokens",
-        ));
-    }
-    Ok(())
-}
-
 /// Mint a capability token.
 #[utoipa::path(post, path = "/v1/auth/tokens", tag = "auth", request_body = api::CreateToken,
     responses((status = 201, body = api::Token), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn create_token(
-    State(s): State<AppState>,
     Extension(b): Extension<Bearer>,
     Json(req): Json<api::CreateToken>,
 ) -> Result<(StatusCode, Json<api::Token>), ApiError> {
-    admin(&s, &b, &req.prefix)?;
+    b.require_root("mint tokens")?;
     let scopes = req
         .scopes
         .iter()
         .map(|x| x.parse())
         .collect::<Result<Vec<Scope>, _>>()?;
     for scope in &scopes {
-        s.auth.authorize(Some(&b.0), *scope, Some(&req.prefix))?;
+        b.authorize(*scope, Some(&req.prefix))?;
     }
-    let ttl = match (req.ttl_secs, s.auth.remaining_secs(&b.0)) {
+    let ttl = match (req.ttl_secs, b.auth.remaining_secs(&b.token)) {
         (Some(t), Some(left)) => Some(t.min(left)),
         (None, Some(left)) => Some(left),
         (t, None) => t,
     };
-    let (token, id) = s.auth.mint(&TokenSpec {
+    let (token, id) = b.auth.mint(&TokenSpec {
         scopes,
         prefix: req.prefix,
         ttl: ttl.map(Duration::from_secs),
@@ -68,8 +55,8 @@ pub(crate) async fn revoke_token(
     Extension(b): Extension<Bearer>,
     Json(req): Json<api::RevokeToken>,
 ) -> Result<StatusCode, ApiError> {
-    admin(&s, &b, "")?;
+    b.require_root("revoke tokens")?;
     s.kms.revoke_token(&req.id)?;
-    s.auth.revoke(&req.id);
+    b.auth.revoke(&req.id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,7 @@
 
 use aunsorm_kms::{Kms, PassphraseParams};
 use aunsorm_server::auth::{ALL_SCOPES, Scope, TokenAuthority, TokenSpec, attenuate};
-use aunsorm_server::{AppState, Limits, router};
+use aunsorm_server::{AppState, Limits, Node, router};
 use aunsorm_store::{LogStore, SqliteLogStore, SqliteStore};
 use axum::Router;
 use axum::body::Body;
@@ -15,6 +15,9 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
+
+mod common;
+use common::{call_with, send};
 
 struct Fixture {
     app: Router,
@@ -41,20 +44,15 @@ fn fixture(limits: Limits) -> Fixture {
     let log: Arc<dyn LogStore> =
         Arc::new(SqliteLogStore::open(&dir.path().join("log.db")).unwrap());
     kms.open_log(log, "aunsorm.test/log").unwrap();
-    let auth = Arc::new(TokenAuthority::from_kms(&kms).unwrap());
+    let node = Arc::new(Node::unsealed(Arc::clone(&kms)).unwrap());
+    let auth = node.auth().unwrap();
     let (root, _) = auth
         .mint(&TokenSpec {
             scopes: ALL_SCOPES.to_vec(),
             ..TokenSpec::default()
         })
         .unwrap();
-    let app = router(
-        AppState {
-            kms: Arc::clone(&kms),
-            auth: Arc::clone(&auth),
-        },
-        limits,
-    );
+    let app = router(AppState::new(node, limits));
     Fixture {
         app,
         kms,
@@ -74,44 +72,9 @@ fn use_root(f: &Fixture) {
     ROOT.with(|r| *r.borrow_mut() = f.root.clone());
 }
 
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    let v = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"))
-    };
-    (status, headers, v)
-}
-
 async fn call(app: &Router, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
     let token = ROOT.with(|r| r.borrow().clone());
     call_with(app, &token, method, uri, body).await
-}
-
-async fn call_with(
-    app: &Router,
-    token: &str,
-    method: Method,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let (s, _, v) = send(app, b.body(body).unwrap()).await;
-    (s, v)
 }
 
 async fn post(app: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
@@ -374,7 +337,10 @@ async fn every_operation_round_trips() {
 
 #[tokio::test]
 async fn bad_input_is_a_json_error_and_changes_nothing() {
-    let f = fixture(Limits { body: 4096 });
+    let f = fixture(Limits {
+        body: 4096,
+        ..Limits::default()
+    });
     use_root(&f);
     let app = &f.app;
     post(app, "/v1/kms/keys", json!({"name": "k", "alg": "ed25519"})).await;

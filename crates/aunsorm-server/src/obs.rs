@@ -1,0 +1,217 @@
+//! Observability: JSON log lines on stderr and Prometheus metrics at `/metrics`.
+//!
+//! Log lines carry the request id, route, status, token id, key name and error code:
+//! never key material, plaintexts, ciphertexts, their lengths or nonces, and never the
+//! token itself. Lines go through a bounded queue to one writer thread, so a slow
+//! stderr never holds up a request; lines that do not fit are counted in
+//! `aunsorm_log_lines_dropped_total`, not waited for.
+//!
+//! Metrics: the KMS's own (`kms_ops_total{op}`, `kms_failures_total{op,kind}`,
+//! `kms_keys_total{alg,hybrid}`, `kms_op_latency_seconds{op}`) plus
+//! `http_requests_total{method,route,status}` and
+//! `http_request_duration_seconds{route}`. Labels never hold key names or token ids.
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use std::io::Write;
+use std::sync::OnceLock;
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+
+/// How much the server logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Errors only.
+    Error,
+    /// Warnings and lifecycle events.
+    Warn,
+    /// Also one line per request.
+    Info,
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "error" => Ok(Level::Error),
+            "warn" => Ok(Level::Warn),
+            "info" => Ok(Level::Info),
+            _ => Err(format!("unknown log level {s:?} (error, warn, info)")),
+        }
+    }
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+        }
+    }
+}
+
+struct Logger {
+    level: Level,
+    tx: SyncSender<String>,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+const QUEUE: usize = 16_384;
+
+/// Starts the log writer (once per process; later calls do nothing).
+pub fn init_logs(level: Level) {
+    LOGGER.get_or_init(|| {
+        let (tx, rx) = sync_channel::<String>(QUEUE);
+        let _ = std::thread::Builder::new()
+            .name("aunsorm-log-writer".into())
+            .spawn(move || {
+                let mut err = std::io::BufWriter::new(std::io::stderr());
+                while let Ok(line) = rx.recv() {
+                    let _ = err.write_all(line.as_bytes());
+                    while let Ok(more) = rx.try_recv() {
+                        let _ = err.write_all(more.as_bytes());
+                    }
+                    let _ = err.flush();
+                }
+            });
+        Logger { level, tx }
+    });
+}
+
+/// Installs the Prometheus recorder (once per process). Returns false if another
+/// recorder was installed first.
+pub fn init_metrics() -> bool {
+    if METRICS.get().is_some() {
+        return true;
+    }
+    match PrometheusBuilder::new()
+        .set_buckets(&[
+            0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+            0.25, 0.5, 1.0, 2.5,
+        ])
+        .and_then(PrometheusBuilder::install_recorder)
+    {
+        Ok(h) => {
+            let _ = METRICS.set(h);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The metrics in Prometheus text format (empty before [`init_metrics`]).
+pub fn render_metrics() -> String {
+    METRICS
+        .get()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default()
+}
+
+fn now_rfc3339() -> String {
+    crate::auth::rfc3339(std::time::SystemTime::now())
+}
+
+fn emit<T: Serialize>(level: Level, line: &T) {
+    let Some(l) = LOGGER.get() else { return };
+    if level > l.level {
+        return;
+    }
+    let Ok(mut text) = serde_json::to_string(line) else {
+        return;
+    };
+    text.push('\n');
+    match l.tx.try_send(text) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+            metrics::counter!("aunsorm_log_lines_dropped_total").increment(1);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Event<'a> {
+    ts: String,
+    level: &'static str,
+    msg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+/// A lifecycle event (listening, unsealed, sealed, stopped, a warning).
+pub fn event(level: Level, msg: &str, detail: Option<&str>) {
+    emit(
+        level,
+        &Event {
+            ts: now_rfc3339(),
+            level: level.as_str(),
+            msg,
+            detail,
+        },
+    );
+}
+
+/// One finished request, as the access log and HTTP metrics see it.
+#[derive(Debug, Serialize)]
+pub(crate) struct RequestLine<'a> {
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub route: &'a str,
+    pub status: u16,
+    pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Access<'a> {
+    ts: String,
+    level: &'static str,
+    msg: &'static str,
+    #[serde(flatten)]
+    line: &'a RequestLine<'a>,
+    result: &'static str,
+}
+
+pub(crate) fn request(r: &RequestLine<'_>) {
+    let status = r.status.to_string();
+    metrics::counter!("http_requests_total",
+        "method" => r.method.to_owned(), "route" => r.route.to_owned(), "status" => status)
+    .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => r.route.to_owned())
+        .record(r.seconds);
+    let level = if r.status >= 500 {
+        Level::Error
+    } else {
+        Level::Info
+    };
+    emit(
+        level,
+        &Access {
+            ts: now_rfc3339(),
+            level: level.as_str(),
+            msg: "request",
+            line: r,
+            result: if r.status < 400 { "ok" } else { "error" },
+        },
+    );
+}
+
+/// Warns about key records the log says were rolled back.
+pub(crate) fn rollback_findings(findings: &[aunsorm_kms::RollbackFinding]) {
+    for f in findings {
+        let detail = format!(
+            "key {} is at generation {} but the log recorded {}{}; it is refused until resolved",
+            f.key,
+            f.stored,
+            f.logged,
+            if f.deleted { " (deleted)" } else { "" }
+        );
+        event(Level::Warn, "rollback", Some(&detail));
+    }
+}
