@@ -2,12 +2,13 @@
 //! with `AUNSORM_PASSPHRASE` or `AUNSORM_UNSEAL_SHARES`. The server issue points the
 //! same commands at the HTTP API.
 
+use crate::custody::{Custody, custody, key_ref, name, remote};
 use crate::io::{read_all, write_all};
 use crate::{Failure, usage};
+use aunsorm_api::kms as api;
+use aunsorm_api::sys;
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{
-    KeyConfig, KeyInfo, KeyName, KeyOptions, KeyRef, Kms, RootMode, Versioned, WrappingKeyAlg,
-};
+use aunsorm_kms::{KeyOptions, Kms, RootMode, WrappingKeyAlg};
 use aunsorm_server::Node;
 use aunsorm_server::node::{Init, Unseal};
 use base64::Engine;
@@ -25,6 +26,38 @@ pub(crate) struct StoreArgs {
     /// Output format.
     #[arg(long, global = true, value_parser = ["table", "json"], default_value = "table")]
     pub(crate) format: String,
+    /// Server to run the command on (http://HOST:PORT or https://...), instead of the
+    /// local store.
+    #[arg(long, global = true, env = "AUNSORM_ADDR")]
+    pub(crate) addr: Option<String>,
+    /// Capability token for the server.
+    #[arg(
+        long = "token",
+        id = "auth_token",
+        global = true,
+        env = "AUNSORM_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) token: Option<String>,
+    /// CA certificate(s), PEM, that an https server's certificate chains to.
+    #[arg(long, global = true, env = "AUNSORM_CACERT")]
+    pub(crate) cacert: Option<PathBuf>,
+    /// Client certificate (PEM), for servers that require one.
+    #[arg(
+        long,
+        global = true,
+        env = "AUNSORM_CLIENT_CERT",
+        requires = "client_key"
+    )]
+    pub(crate) client_cert: Option<PathBuf>,
+    /// Client certificate's private key (PEM).
+    #[arg(
+        long,
+        global = true,
+        env = "AUNSORM_CLIENT_KEY",
+        requires = "client_cert"
+    )]
+    pub(crate) client_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -43,8 +76,17 @@ pub(crate) enum Operator {
         #[arg(long, requires = "shares")]
         threshold: Option<u8>,
     },
-    /// Whether the store is initialized, and how it is unsealed.
+    /// Whether the store is initialized, sealed, and how it is unsealed.
     Status,
+    /// Submit an unseal share to the server (or, without SHARE, the passphrase in
+    /// AUNSORM_PASSPHRASE). A local store is unsealed per command instead.
+    Unseal {
+        /// One unseal share.
+        share: Option<String>,
+    },
+    /// Seal the server: the root key and every key are zeroized until the next unseal
+    /// (needs an unattenuated kms:admin token).
+    Seal,
 }
 
 #[derive(Subcommand)]
@@ -169,6 +211,17 @@ pub(crate) struct CreateOpts {
 }
 
 impl CreateOpts {
+    fn request(&self, name: String, alg: String) -> api::CreateKey {
+        api::CreateKey {
+            name,
+            alg,
+            exportable: self.exportable,
+            deletion_allowed: self.deletion_allowed,
+            not_after: self.not_after,
+            auto_rotate_secs: self.auto_rotate,
+        }
+    }
+
     fn options(&self) -> KeyOptions {
         KeyOptions {
             exportable: self.exportable,
@@ -294,32 +347,6 @@ pub(crate) fn unsealed(s: &StoreArgs) -> Result<Local, Failure> {
     Ok(Local(n))
 }
 
-fn name(s: &str) -> Result<KeyName, Failure> {
-    Ok(s.parse()?)
-}
-
-fn key_ref(s: &str) -> Result<KeyRef, Failure> {
-    Ok(s.parse()?)
-}
-
-/// A key name for operations that take their version from the input.
-fn unversioned(s: &str) -> Result<KeyName, Failure> {
-    let r = key_ref(s)?;
-    if r.version.is_some() {
-        return Err(usage(
-            "the version comes from the input: name the key without #vN",
-        ));
-    }
-    Ok(r.name)
-}
-
-/// Text `aunsorm:vN:<base64>`, surrounding white space ignored.
-fn versioned(b: &[u8]) -> Result<Versioned, Failure> {
-    let s = std::str::from_utf8(b)
-        .map_err(|_| usage("expected text of the form aunsorm:vN:<base64>"))?;
-    Ok(s.trim().parse()?)
-}
-
 fn aad(a: &Option<String>) -> Result<Vec<u8>, Failure> {
     match a {
         Some(a) => B64.decode(a).map_err(|_| usage("--aad must be base64")),
@@ -336,36 +363,68 @@ impl From<aunsorm_kms::Error> for Failure {
     }
 }
 
+/// What init hands out once: the shares and a root token.
+pub(crate) struct InitOut<'a> {
+    shares: Vec<&'a str>,
+    threshold: u8,
+    root_token: &'a str,
+    root_token_id: &'a str,
+}
+
 /// Prints what init hands out once: the shares (one per line) and then the root token
 /// on the last line; or all of it as JSON.
-pub(crate) fn print_init(format: &str, out: &aunsorm_server::node::Initialized) {
-    let shares: Vec<&str> = out.shares.iter().map(|s| s.as_str()).collect();
+fn print_init(format: &str, out: &InitOut<'_>) {
     if format == "json" {
         println!(
             "{}",
             serde_json::json!({
-                "shares": shares,
+                "shares": out.shares,
                 "threshold": out.threshold,
-                "root_token": out.root_token.as_str(),
+                "root_token": out.root_token,
                 "root_token_id": out.root_token_id,
             })
         );
     } else {
-        for sh in &shares {
+        for sh in &out.shares {
             println!("{sh}");
         }
-        println!("{}", out.root_token.as_str());
-        if !shares.is_empty() {
+        println!("{}", out.root_token);
+        if !out.shares.is_empty() {
             eprintln!(
                 "{} of these {} shares unseal it; the last line is a root token; all are shown once: hand each to its holder",
                 out.threshold,
-                shares.len()
+                out.shares.len()
             );
         }
     }
 }
 
+fn print_status(format: &str, initialized: bool, sealed: bool, mode: &str, progress: usize) {
+    if format == "json" {
+        println!(
+            "{}",
+            serde_json::json!({"initialized": initialized, "sealed": sealed, "unseal": mode, "progress": progress})
+        );
+    } else {
+        println!("initialized  {initialized}");
+        println!("sealed       {sealed}");
+        println!("unseal       {mode}");
+        if progress > 0 {
+            println!("progress     {progress} share(s) submitted");
+        }
+    }
+}
+
+fn passphrase(var: &str) -> Result<Zeroizing<String>, Failure> {
+    Ok(Zeroizing::new(std::env::var(var).map_err(|_| {
+        usage(format!("set {var} to the passphrase"))
+    })?))
+}
+
 pub(crate) fn operator(s: &StoreArgs, cmd: Operator) -> Result<(), Failure> {
+    if let Some(r) = remote(s)? {
+        return remote_operator(s, &r, cmd);
+    }
     match cmd {
         Operator::Init {
             shares,
@@ -374,14 +433,19 @@ pub(crate) fn operator(s: &StoreArgs, cmd: Operator) -> Result<(), Failure> {
         } => {
             let how = match (shares, threshold) {
                 (Some(shares), Some(threshold)) => Init::Shares { shares, threshold },
-                _ => Init::Passphrase(Zeroizing::new(
-                    std::env::var(&passphrase_env)
-                        .map_err(|_| usage(format!("set {passphrase_env} to the passphrase")))?,
-                )),
+                _ => Init::Passphrase(passphrase(&passphrase_env)?),
             };
             let (out, findings) = node(s)?.init(how).map_err(api_failure)?;
             warn_rollback(&findings);
-            print_init(&s.format, &out);
+            print_init(
+                &s.format,
+                &InitOut {
+                    shares: out.shares.iter().map(|s| s.as_str()).collect(),
+                    threshold: out.threshold,
+                    root_token: &out.root_token,
+                    root_token_id: &out.root_token_id,
+                },
+            );
             eprintln!("initialized {}", s.dir().display());
             Ok(())
         }
@@ -395,42 +459,109 @@ pub(crate) fn operator(s: &StoreArgs, cmd: Operator) -> Result<(), Failure> {
                 }
                 Some(_) => "other".to_string(),
             };
+            print_status(&s.format, st.initialized, st.sealed, &mode, st.progress);
+            Ok(())
+        }
+        Operator::Unseal { .. } | Operator::Seal => Err(usage(
+            "a local store is unsealed per command (AUNSORM_PASSPHRASE or AUNSORM_UNSEAL_SHARES); operator unseal and seal drive a server (--addr)",
+        )),
+    }
+}
+
+fn remote_operator(
+    s: &StoreArgs,
+    r: &crate::custody::Remote,
+    cmd: Operator,
+) -> Result<(), Failure> {
+    match cmd {
+        Operator::Init {
+            shares,
+            threshold,
+            passphrase_env,
+        } => {
+            let req = match (shares, threshold) {
+                (Some(_), Some(_)) => sys::Init {
+                    shares,
+                    threshold,
+                    passphrase: None,
+                },
+                _ => sys::Init {
+                    passphrase: Some(aunsorm_api::SecretText(passphrase(&passphrase_env)?)),
+                    ..sys::Init::default()
+                },
+            };
+            let out = r.run(async |c| c.init(&req).await)?;
+            print_init(
+                &s.format,
+                &InitOut {
+                    shares: out
+                        .shares
+                        .iter()
+                        .map(aunsorm_api::SecretText::expose)
+                        .collect(),
+                    threshold: threshold.unwrap_or(0),
+                    root_token: out.root_token.expose(),
+                    root_token_id: &out.root_token_id,
+                },
+            );
+            Ok(())
+        }
+        Operator::Status => {
+            let h = r.run(async |c| c.health().await)?;
+            let mode = match (h.mode.as_deref(), h.threshold, h.shares) {
+                (Some("shares"), Some(t), Some(n)) => format!("shares ({t} of {n})"),
+                (Some(m), _, _) => m.to_owned(),
+                (None, _, _) => "none".to_owned(),
+            };
+            print_status(&s.format, h.initialized, h.sealed, &mode, h.progress);
+            Ok(())
+        }
+        Operator::Unseal { share } => {
+            let req = match share {
+                Some(sh) => sys::Unseal {
+                    share: Some(aunsorm_api::SecretText::from(sh.as_str())),
+                    passphrase: None,
+                },
+                None => sys::Unseal {
+                    share: None,
+                    passphrase: Some(aunsorm_api::SecretText(passphrase("AUNSORM_PASSPHRASE")?)),
+                },
+            };
+            let p = r.run(async |c| c.unseal(&req).await)?;
             if s.format == "json" {
-                println!(
-                    "{}",
-                    serde_json::json!({"initialized": st.initialized, "sealed": st.sealed, "unseal": mode})
-                );
+                println!("{}", serde_json::to_string(&p).unwrap_or_default());
+            } else if p.sealed {
+                println!("sealed: {} of {} shares", p.progress, p.threshold);
             } else {
-                println!("initialized  {}", st.initialized);
-                println!(
-                    "sealed       {} (a local store is unsealed per command)",
-                    st.sealed
-                );
-                println!("unseal       {mode}");
+                println!("unsealed");
             }
+            Ok(())
+        }
+        Operator::Seal => {
+            r.run(async |c| c.seal().await)?;
+            eprintln!("sealed");
             Ok(())
         }
     }
 }
 
+/// A local-only command's KMS, or a clear error against a server.
+fn local_only<'a>(k: &'a dyn Custody, what: &str) -> Result<&'a Local, Failure> {
+    k.local().ok_or_else(|| {
+        usage(format!(
+            "{what} works on a local store only (--store), not over the API yet"
+        ))
+    })
+}
+
 pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
-    let k = unsealed(s)?;
+    let k = custody(s)?;
     match cmd {
         KeyCmd::Create { name: n, alg, opts } => {
-            let alg: Algorithm = alg.parse()?;
-            print_info(s, &k.create(&name(&n)?, alg, &opts.options())?);
+            print_info(s, &k.create(&opts.request(n, alg))?);
         }
         KeyCmd::List { prefix } => {
-            let mut all = vec![];
-            let mut after: Option<String> = None;
-            loop {
-                let page = k.list(&prefix, after.as_deref(), 1000)?;
-                let Some(last) = page.last().cloned() else {
-                    break;
-                };
-                all.extend(page);
-                after = Some(last);
-            }
+            let all = k.list(&prefix)?;
             if s.format == "json" {
                 println!("{}", serde_json::json!(all));
             } else {
@@ -439,8 +570,8 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
                 }
             }
         }
-        KeyCmd::Show { name: n } => print_info(s, &k.info(&name(&n)?)?),
-        KeyCmd::Rotate { name: n } => println!("{}#v{}", n, k.rotate(&name(&n)?)?),
+        KeyCmd::Show { name: n } => print_info(s, &k.info(&n)?),
+        KeyCmd::Rotate { name: n } => println!("{}#v{}", n, k.rotate(&n)?),
         KeyCmd::Config {
             name: n,
             min_decryption_version,
@@ -450,7 +581,7 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
             auto_rotate,
             not_after,
         } => {
-            let cfg = KeyConfig {
+            let cfg = api::ConfigureKey {
                 min_decryption_version,
                 min_encryption_version,
                 deletion_allowed,
@@ -458,7 +589,7 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
                 auto_rotate_secs: auto_rotate,
                 not_after,
             };
-            print_info(s, &k.configure(&name(&n)?, &cfg)?);
+            print_info(s, &k.configure(&n, &cfg)?);
         }
         KeyCmd::Import {
             name: n,
@@ -467,6 +598,7 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
             input,
             opts,
         } => {
+            let k = local_only(k.as_ref(), "key import")?;
             let bytes = Zeroizing::new(read_all(&input, "key")?);
             let alg: Option<Algorithm> = alg.map(|a| a.parse()).transpose()?;
             let n = name(&n)?;
@@ -492,9 +624,10 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
                     info
                 }
             };
-            print_info(s, &info);
+            print_info(s, &aunsorm_server::key_info(&info));
         }
         KeyCmd::WrappingKey { alg } => {
+            let k = local_only(k.as_ref(), "key wrapping-key")?;
             let w = if alg == "rsa-4096" {
                 WrappingKeyAlg::Rsa4096
             } else {
@@ -503,6 +636,7 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
             print!("{}", k.wrapping_key(w)?.to_spki_pem()?);
         }
         KeyCmd::Attest { name: n, sig_out } => {
+            let k = local_only(k.as_ref(), "key attest")?;
             let a = k.attest(&key_ref(&n)?)?;
             if s.format == "json" {
                 println!(
@@ -518,10 +652,14 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
                 }
             }
         }
-        KeyCmd::AttestationKey => print!("{}", k.attestation_key()?.to_spki_pem()?),
+        KeyCmd::AttestationKey => {
+            let k = local_only(k.as_ref(), "key attestation-key")?;
+            print!("{}", k.attestation_key()?.to_spki_pem()?);
+        }
         KeyCmd::Export { name: n } => {
+            let k = local_only(k.as_ref(), "key export")?;
             let r = key_ref(&n)?;
-            let info = k.info(&r.name)?;
+            let info = Kms::info(k, &r.name)?;
             let secret = k.export(&r)?;
             if info.versions.iter().all(|v| v.public_key.is_empty()) {
                 println!("{}", Zeroizing::new(B64.encode(secret.expose())).as_str());
@@ -531,10 +669,11 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
             }
         }
         KeyCmd::Delete { name: n } => {
-            k.delete(&name(&n)?)?;
+            k.delete(&n)?;
             eprintln!("deleted {n}");
         }
         KeyCmd::Destroy { key } => {
+            let k = local_only(k.as_ref(), "key destroy")?;
             let r = key_ref(&key)?;
             let v = r
                 .version
@@ -546,11 +685,9 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_info(s: &StoreArgs, i: &KeyInfo) {
-    // The same shape as the server's answer.
-    let i = aunsorm_server::key_info(i);
+fn print_info(s: &StoreArgs, i: &api::KeyInfo) {
     if s.format == "json" {
-        println!("{}", serde_json::to_string(&i).unwrap_or_default());
+        println!("{}", serde_json::to_string(i).unwrap_or_default());
         return;
     }
     println!("name                    {}", i.name);
@@ -571,61 +708,61 @@ fn print_info(s: &StoreArgs, i: &KeyInfo) {
     }
 }
 
+/// Input text (a ciphertext, a signature): UTF-8, surrounding white space ignored.
+fn text(b: &[u8]) -> Result<&str, Failure> {
+    std::str::from_utf8(b)
+        .map(str::trim)
+        .map_err(|_| usage("expected text of the form aunsorm:vN:<base64>"))
+}
+
 pub(crate) fn encrypt(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
-    let k = unsealed(s)?;
+    let k = custody(s)?;
     let pt = Zeroizing::new(read_all(&a.input, "plaintext")?);
-    println!("{}", k.encrypt(&key_ref(&a.name)?, &pt, &aad(&a.aad)?)?);
+    println!("{}", k.encrypt(&a.name, &pt, &aad(&a.aad)?)?);
     Ok(())
 }
 
 pub(crate) fn decrypt(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
-    let k = unsealed(s)?;
-    let ct = versioned(&read_all(&a.input, "ciphertext")?)?;
-    let pt = k.decrypt(&unversioned(&a.name)?, &ct, &aad(&a.aad)?)?;
-    write_all(&None, pt.expose(), false)
+    let k = custody(s)?;
+    let ct = read_all(&a.input, "ciphertext")?;
+    let pt = k.decrypt(&a.name, text(&ct)?, &aad(&a.aad)?)?;
+    write_all(&None, &pt, false)
 }
 
 pub(crate) fn rewrap(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
-    let k = unsealed(s)?;
-    let ct = versioned(&read_all(&a.input, "ciphertext")?)?;
-    println!("{}", k.rewrap(&unversioned(&a.name)?, &ct, &aad(&a.aad)?)?);
+    let k = custody(s)?;
+    let ct = read_all(&a.input, "ciphertext")?;
+    println!("{}", k.rewrap(&a.name, text(&ct)?, &aad(&a.aad)?)?);
     Ok(())
 }
 
 pub(crate) fn wrap(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
-    let k = unsealed(s)?;
+    let k = custody(s)?;
     let secret = Zeroizing::new(read_all(&a.input, "secret")?);
-    println!("{}", k.wrap(&key_ref(&a.name)?, &secret, &aad(&a.aad)?)?);
+    println!("{}", k.wrap(&a.name, &secret, &aad(&a.aad)?)?);
     Ok(())
 }
 
 pub(crate) fn unwrap(s: &StoreArgs, a: DataArgs) -> Result<(), Failure> {
-    let k = unsealed(s)?;
-    let w = versioned(&read_all(&a.input, "wrapped secret")?)?;
-    let secret = k.unwrap(&unversioned(&a.name)?, &w, &aad(&a.aad)?)?;
-    write_all(&None, secret.expose(), false)
+    let k = custody(s)?;
+    let w = read_all(&a.input, "wrapped secret")?;
+    let secret = k.unwrap(&a.name, text(&w)?, &aad(&a.aad)?)?;
+    write_all(&None, &secret, false)
 }
 
 pub(crate) fn sign(s: &StoreArgs, a: SignArgs) -> Result<(), Failure> {
-    let k = unsealed(s)?;
+    let k = custody(s)?;
     let msg = read_all(&a.input, "message")?;
-    println!(
-        "{}",
-        k.sign(
-            &key_ref(&a.name)?,
-            &msg,
-            a.context.unwrap_or_default().as_bytes()
-        )?
-    );
+    let ctx = a.context.unwrap_or_default();
+    println!("{}", k.sign(&a.name, &msg, ctx.as_bytes())?);
     Ok(())
 }
 
 pub(crate) fn verify(s: &StoreArgs, a: VerifyArgs) -> Result<(), Failure> {
-    let k = unsealed(s)?;
+    let k = custody(s)?;
     let msg = read_all(&a.input, "message")?;
-    let r = key_ref(&a.name)?;
-    let sig = versioned(a.sig.as_bytes())?;
-    if k.verify(&r, &msg, &sig, a.context.unwrap_or_default().as_bytes())? {
+    let ctx = a.context.unwrap_or_default();
+    if k.verify(&a.name, &msg, a.sig.trim(), ctx.as_bytes())? {
         eprintln!("signature valid");
         Ok(())
     } else {
@@ -634,9 +771,9 @@ pub(crate) fn verify(s: &StoreArgs, a: VerifyArgs) -> Result<(), Failure> {
 }
 
 pub(crate) fn hmac(s: &StoreArgs, n: String, input: Option<PathBuf>) -> Result<(), Failure> {
-    let k = unsealed(s)?;
+    let k = custody(s)?;
     let msg = read_all(&input, "message")?;
-    println!("{}", k.hmac(&key_ref(&n)?, &msg)?);
+    println!("{}", k.hmac(&n, &msg)?);
     Ok(())
 }
 
@@ -646,30 +783,27 @@ pub(crate) fn datakey(
     wrapped_only: bool,
     bytes: usize,
 ) -> Result<(), Failure> {
-    let k = unsealed(s)?;
-    let (dk, wrapped) = k.datakey(&key_ref(&n)?, bytes, b"")?;
+    let k = custody(s)?;
+    let (dk, wrapped) = k.datakey(&n, bytes)?;
     if wrapped_only {
         println!("{wrapped}");
     } else {
-        println!(
-            "{}\n{wrapped}",
-            Zeroizing::new(B64.encode(dk.expose())).as_str()
-        );
+        println!("{}\n{wrapped}", Zeroizing::new(B64.encode(&dk)).as_str());
     }
     Ok(())
 }
 
 pub(crate) fn encap(s: &StoreArgs, n: String) -> Result<(), Failure> {
-    let k = unsealed(s)?;
-    let (ss, ct) = k.encapsulate(&key_ref(&n)?)?;
-    println!("{}\n{ct}", Zeroizing::new(B64.encode(ss.expose())).as_str());
+    let k = custody(s)?;
+    let (ss, ct) = k.encap(&n)?;
+    println!("{}\n{ct}", Zeroizing::new(B64.encode(&ss)).as_str());
     Ok(())
 }
 
 pub(crate) fn decap(s: &StoreArgs, n: String, input: Option<PathBuf>) -> Result<(), Failure> {
-    let k = unsealed(s)?;
-    let ct = versioned(&read_all(&input, "ciphertext")?)?;
-    let ss = k.decapsulate(&unversioned(&n)?, &ct)?;
-    println!("{}", Zeroizing::new(B64.encode(ss.expose())).as_str());
+    let k = custody(s)?;
+    let ct = read_all(&input, "ciphertext")?;
+    let ss = k.decap(&n, text(&ct)?)?;
+    println!("{}", Zeroizing::new(B64.encode(&ss)).as_str());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `aunsorm`: one binary for the server (`aunsorm serve`) and every command-line tool.
 #![forbid(unsafe_code)]
 
+mod custody;
 mod io;
 mod local;
 mod logcmd;
@@ -121,6 +122,40 @@ impl From<std::io::Error> for Failure {
             message: e.to_string(),
         }
     }
+}
+
+/// The error codes the server may answer, as the static strings `Failure` carries;
+/// anything else is reported as `error`.
+pub(crate) fn static_code(c: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "invalid_input",
+        "alg_unavailable",
+        "decryption_failed",
+        "bad_signature",
+        "crypto",
+        "unauthorized",
+        "forbidden",
+        "no_such_key",
+        "not_found",
+        "method_not_allowed",
+        "conflict",
+        "too_large",
+        "unsupported_media_type",
+        "policy_denied",
+        "expired",
+        "rate_limited",
+        "sealed",
+        "storage",
+        "overloaded",
+        "timeout",
+        "rollback",
+        "sealed_corrupt",
+        "entropy",
+        "internal",
+        "unavailable",
+        "protocol",
+    ];
+    KNOWN.iter().find(|k| **k == c).copied().unwrap_or("error")
 }
 
 pub(crate) fn usage(message: impl Into<String>) -> Failure {

@@ -1,6 +1,6 @@
 //! `aunsorm token create|attenuate|revoke`: capability tokens. `create` and `revoke` work
-//! on the local store (the server loads revocations at start; a running server revokes
-//! through `POST /v1/auth/tokens/revoke`); `attenuate` needs nothing but the token.
+//! on the server with `--addr` (through `/v1/auth/tokens`), or on the local store (a
+//! server loads revocations at start); `attenuate` needs nothing but the token.
 
 use crate::io::read_all;
 use crate::local::{self, StoreArgs};
@@ -84,9 +84,22 @@ pub(crate) fn token(st: &StoreArgs, c: TokenCmd) -> Result<(), Failure> {
     match c {
         TokenCmd::Create(a) => {
             let spec = spec(&a)?;
-            let kms = local::unsealed(st)?;
-            let auth = TokenAuthority::from_kms(&kms).map_err(api)?;
-            let (token, id) = auth.mint(&spec).map_err(api)?;
+            let (token, id) = match crate::custody::remote(st)? {
+                Some(r) => {
+                    let req = aunsorm_api::auth::CreateToken {
+                        scopes: spec.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+                        prefix: spec.prefix.clone(),
+                        ttl_secs: spec.ttl.map(|t| t.as_secs()),
+                    };
+                    let t = r.run(async |c| c.create_token(&req).await)?;
+                    (t.token, t.id)
+                }
+                None => {
+                    let kms = local::unsealed(st)?;
+                    let auth = TokenAuthority::from_kms(&kms).map_err(api)?;
+                    auth.mint(&spec).map_err(api)?
+                }
+            };
             if st.format == "json" {
                 println!("{}", serde_json::json!({"token": token, "id": id}));
             } else {
@@ -115,8 +128,10 @@ pub(crate) fn token(st: &StoreArgs, c: TokenCmd) -> Result<(), Failure> {
             Ok(())
         }
         TokenCmd::Revoke { id } => {
-            let kms = local::unsealed(st)?;
-            kms.revoke_token(&id)?;
+            match crate::custody::remote(st)? {
+                Some(r) => r.run(async |c| c.revoke_token(&id).await)?,
+                None => local::unsealed(st)?.revoke_token(&id)?,
+            }
             eprintln!("revoked token {id}");
             Ok(())
         }

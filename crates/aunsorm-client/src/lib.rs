@@ -1,0 +1,610 @@
+//! Rust client of Aunsorm's HTTP API: the DTOs of [`aunsorm_api`] over HTTP/1.1, plain
+//! or TLS (rustls; the server's CA from a PEM file, optional client certificate for
+//! mutual TLS), with one kept-alive connection reused between calls.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), aunsorm_client::Error> {
+//! use aunsorm_api::kms::Sign;
+//! let c = aunsorm_client::Client::builder("http://127.0.0.1:8200")
+//!     .token(std::env::var("AUNSORM_TOKEN").unwrap_or_default())
+//!     .build()?;
+//! let sig = c.sign(&Sign { key: "app/signer".into(), message: b"hi".to_vec().into(), context: None }).await?;
+//! println!("{}", sig.value);
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+use aunsorm_api::ErrorBody;
+use aunsorm_api::auth::{CreateToken, RevokeToken, Token};
+use aunsorm_api::kms as api;
+use aunsorm_api::sys;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// What went wrong with a call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server answered with an error body.
+    #[error("{code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code (`no_such_key`, `forbidden`, ...).
+        code: String,
+        /// The server's message.
+        message: String,
+        /// The request id to quote.
+        request_id: String,
+    },
+    /// The server could not be reached or the connection failed.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    /// The answer was not what the API promises.
+    #[error("unexpected answer: {0}")]
+    Protocol(String),
+    /// The client was set up wrongly (address, TLS files).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The stable error code: the server's, or `unavailable`, `protocol`, `invalid_input`
+    /// for failures on this side.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Api { code, .. } => code,
+            Error::Transport(_) => "unavailable",
+            Error::Protocol(_) => "protocol",
+            Error::Config(_) => "invalid_input",
+        }
+    }
+}
+
+/// Sets up a [`Client`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    addr: String,
+    token: Option<Zeroizing<String>>,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl Builder {
+    /// The bearer token sent with every call (empty: none).
+    #[must_use]
+    pub fn token(mut self, t: impl Into<String>) -> Self {
+        let t = t.into();
+        self.token = (!t.is_empty()).then(|| Zeroizing::new(t));
+        self
+    }
+
+    /// CA certificates (PEM) that the server's certificate must chain to (https).
+    #[must_use]
+    pub fn ca_file(mut self, p: impl AsRef<Path>) -> Self {
+        self.ca = Some(p.as_ref().to_owned());
+        self
+    }
+
+    /// A client certificate chain and key (PEM), for servers that ask for one.
+    #[must_use]
+    pub fn client_cert(mut self, cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Self {
+        self.cert = Some(cert.as_ref().to_owned());
+        self.key = Some(key.as_ref().to_owned());
+        self
+    }
+
+    /// Longest a call may take (default 60 s).
+    #[must_use]
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// The client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an address that is not `http(s)://HOST:PORT` or TLS files
+    /// that cannot be read.
+    pub fn build(self) -> Result<Client, Error> {
+        let cfg = |m: String| Error::Config(m);
+        let (https, rest) = if let Some(r) = self.addr.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = self.addr.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(cfg(format!(
+                "the address {:?} must start with http:// or https://",
+                self.addr
+            )));
+        };
+        let authority = rest.trim_end_matches('/').to_owned();
+        if authority.is_empty() || authority.contains('/') {
+            return Err(cfg(format!("the address {:?} is not a server", self.addr)));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse::<u16>() {
+                Ok(p) => (h.to_owned(), p),
+                Err(_) => (authority.clone(), if https { 443 } else { 80 }),
+            },
+            _ => (authority.clone(), if https { 443 } else { 80 }),
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let tls = if https { Some(self.tls()?) } else { None };
+        Ok(Client {
+            host,
+            port,
+            authority,
+            token: self.token,
+            tls,
+            timeout: self.timeout,
+            conn: Mutex::new(None),
+        })
+    }
+
+    fn tls(&self) -> Result<tokio_rustls::TlsConnector, Error> {
+        let cfg = |m: String| Error::Config(m);
+        let ca = self.ca.as_ref().ok_or_else(|| {
+            cfg("an https address needs the server's CA certificate (AUNSORM_CACERT)".into())
+        })?;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in
+            CertificateDer::pem_file_iter(ca).map_err(|e| cfg(format!("{}: {e}", ca.display())))?
+        {
+            let c = c.map_err(|e| cfg(format!("{}: {e}", ca.display())))?;
+            roots
+                .add(c)
+                .map_err(|e| cfg(format!("{}: {e}", ca.display())))?;
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let b = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| cfg(e.to_string()))?
+            .with_root_certificates(roots);
+        let mut c = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => {
+                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                    .and_then(Iterator::collect)
+                    .map_err(|e| cfg(format!("{}: {e}", cert.display())))?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| cfg(format!("{}: {e}", key.display())))?;
+                b.with_client_auth_cert(chain, key)
+                    .map_err(|e| cfg(format!("client certificate: {e}")))?
+            }
+            _ => b.with_no_client_auth(),
+        };
+        c.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(tokio_rustls::TlsConnector::from(Arc::new(c)))
+    }
+}
+
+/// A client of one server.
+pub struct Client {
+    host: String,
+    port: u16,
+    authority: String,
+    token: Option<Zeroizing<String>>,
+    tls: Option<tokio_rustls::TlsConnector>,
+    timeout: Duration,
+    conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("authority", &self.authority)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Percent-encodes a key name for a path segment (`/` becomes `%2F`).
+#[must_use]
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The error an error answer carries.
+fn api_error(status: u16, body: &[u8]) -> Error {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => Error::Api {
+            status,
+            code: e.error.code,
+            message: e.error.message,
+            request_id: e.error.request_id,
+        },
+        Err(_) => Error::Protocol(format!("status {status} without an error body")),
+    }
+}
+
+fn transport(e: impl std::fmt::Display) -> Error {
+    Error::Transport(e.to_string())
+}
+
+impl Client {
+    /// A builder for the server at `addr` (`http://HOST:PORT` or `https://...`).
+    pub fn builder(addr: impl Into<String>) -> Builder {
+        Builder {
+            addr: addr.into(),
+            token: None,
+            ca: None,
+            cert: None,
+            key: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Error> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| transport(format!("{}: {e}", self.authority)))?;
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            None => {
+                let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+                    .await
+                    .map_err(transport)?;
+                tokio::spawn(conn);
+                Ok(send)
+            }
+            Some(tls) => {
+                let name = ServerName::try_from(self.host.clone())
+                    .map_err(|e| Error::Config(format!("server name {}: {e}", self.host)))?;
+                let stream = tls.connect(name, tcp).await.map_err(transport)?;
+                let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(transport)?;
+                tokio::spawn(conn);
+                Ok(send)
+            }
+        }
+    }
+
+    /// One call: the raw status and body.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] when the server cannot be reached or the call times out.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Bytes), Error> {
+        tokio::time::timeout(self.timeout, self.raw_inner(method, path, body))
+            .await
+            .map_err(|_| Error::Transport(format!("no answer within {:?}", self.timeout)))?
+    }
+
+    async fn raw_inner(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Bytes), Error> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, &self.authority);
+        if let Some(t) = &self.token {
+            b = b.header(
+                hyper::header::AUTHORIZATION,
+                format!("Bearer {}", t.as_str()),
+            );
+        }
+        if body.is_some() {
+            b = b.header(hyper::header::CONTENT_TYPE, "application/json");
+        }
+        let req = b
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let reused = self.conn.lock().await.take();
+        let mut send = match reused {
+            Some(mut s) => match s.ready().await {
+                Ok(()) => s,
+                Err(_) => self.connect().await?,
+            },
+            None => self.connect().await?,
+        };
+        let res = send.send_request(req).await.map_err(transport)?;
+        let status = res.status().as_u16();
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(transport)?
+            .to_bytes();
+        *self.conn.lock().await = Some(send);
+        Ok((status, bytes))
+    }
+
+    /// One JSON call: `body` serialized, the answer parsed as `R` (an empty answer
+    /// parses as JSON `null`, so `R = ()` fits 204s).
+    ///
+    /// # Errors
+    /// [`Error::Api`] for an error answer; [`Error::Protocol`] for an answer that does not
+    /// parse; [`Error::Transport`].
+    pub async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, Error> {
+        let body = body
+            .map(|b| serde_json::to_vec(b).map_err(|e| Error::Protocol(e.to_string())))
+            .transpose()?;
+        let (status, bytes) = self.raw(method, path, body).await?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &bytes));
+        }
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, Error> {
+        self.call::<(), R>(Method::GET, path, None).await
+    }
+
+    async fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, b: &B) -> Result<R, Error> {
+        self.call(Method::POST, path, Some(b)).await
+    }
+
+    /// `GET /v1/sys/health`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn health(&self) -> Result<sys::Health, Error> {
+        self.get("/v1/sys/health").await
+    }
+
+    /// `POST /v1/sys/init`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn init(&self, r: &sys::Init) -> Result<sys::Initialized, Error> {
+        self.post("/v1/sys/init", r).await
+    }
+
+    /// `POST /v1/sys/unseal`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn unseal(&self, r: &sys::Unseal) -> Result<sys::UnsealProgress, Error> {
+        self.post("/v1/sys/unseal", r).await
+    }
+
+    /// `POST /v1/sys/seal`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn seal(&self) -> Result<(), Error> {
+        self.call::<(), ()>(Method::POST, "/v1/sys/seal", None)
+            .await
+    }
+
+    /// `POST /v1/kms/keys`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn create_key(&self, r: &api::CreateKey) -> Result<api::KeyInfo, Error> {
+        self.post("/v1/kms/keys", r).await
+    }
+
+    /// `GET /v1/kms/keys`: one page.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn list_keys(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+    ) -> Result<api::KeyList, Error> {
+        let mut q = format!("/v1/kms/keys?prefix={}", path_segment(prefix));
+        if let Some(a) = after {
+            q.push_str(&format!("&after={}", path_segment(a)));
+        }
+        self.get(&q).await
+    }
+
+    /// `GET /v1/kms/keys/{name}`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn key(&self, name: &str) -> Result<api::KeyInfo, Error> {
+        self.get(&format!("/v1/kms/keys/{}", path_segment(name)))
+            .await
+    }
+
+    /// `DELETE /v1/kms/keys/{name}`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn delete_key(&self, name: &str) -> Result<(), Error> {
+        self.call::<(), ()>(
+            Method::DELETE,
+            &format!("/v1/kms/keys/{}", path_segment(name)),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /v1/kms/keys/{name}/rotate`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn rotate(&self, name: &str) -> Result<api::Rotated, Error> {
+        self.call::<(), _>(
+            Method::POST,
+            &format!("/v1/kms/keys/{}/rotate", path_segment(name)),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /v1/kms/keys/{name}/config`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn configure(
+        &self,
+        name: &str,
+        r: &api::ConfigureKey,
+    ) -> Result<api::KeyInfo, Error> {
+        self.post(&format!("/v1/kms/keys/{}/config", path_segment(name)), r)
+            .await
+    }
+
+    /// `POST /v1/kms/sign`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn sign(&self, r: &api::Sign) -> Result<api::Versioned, Error> {
+        self.post("/v1/kms/sign", r).await
+    }
+
+    /// `POST /v1/kms/verify`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn verify(&self, r: &api::Verify) -> Result<api::Verified, Error> {
+        self.post("/v1/kms/verify", r).await
+    }
+
+    /// `POST /v1/kms/encrypt`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn encrypt(&self, r: &api::Encrypt) -> Result<api::Versioned, Error> {
+        self.post("/v1/kms/encrypt", r).await
+    }
+
+    /// `POST /v1/kms/decrypt`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn decrypt(&self, r: &api::Decrypt) -> Result<api::Secret, Error> {
+        self.post("/v1/kms/decrypt", r).await
+    }
+
+    /// `POST /v1/kms/rewrap`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn rewrap(&self, r: &api::Decrypt) -> Result<api::Versioned, Error> {
+        self.post("/v1/kms/rewrap", r).await
+    }
+
+    /// `POST /v1/kms/datakey`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn datakey(&self, r: &api::Datakey) -> Result<api::DatakeyOut, Error> {
+        self.post("/v1/kms/datakey", r).await
+    }
+
+    /// `POST /v1/kms/hmac`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn hmac(&self, r: &api::Hmac) -> Result<api::Versioned, Error> {
+        self.post("/v1/kms/hmac", r).await
+    }
+
+    /// `POST /v1/kms/encap`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn encap(&self, r: &api::Encap) -> Result<api::Encapsulated, Error> {
+        self.post("/v1/kms/encap", r).await
+    }
+
+    /// `POST /v1/kms/decap`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn decap(&self, r: &api::Decap) -> Result<api::Secret, Error> {
+        self.post("/v1/kms/decap", r).await
+    }
+
+    /// `POST /v1/kms/wrap`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn wrap(&self, r: &api::Wrap) -> Result<api::Versioned, Error> {
+        self.post("/v1/kms/wrap", r).await
+    }
+
+    /// `POST /v1/kms/unwrap`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn unwrap(&self, r: &api::Unwrap) -> Result<api::Secret, Error> {
+        self.post("/v1/kms/unwrap", r).await
+    }
+
+    /// `POST /v1/auth/tokens`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn create_token(&self, r: &CreateToken) -> Result<Token, Error> {
+        self.post("/v1/auth/tokens", r).await
+    }
+
+    /// `POST /v1/auth/tokens/revoke`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn revoke_token(&self, id: &str) -> Result<(), Error> {
+        self.post("/v1/auth/tokens/revoke", &RevokeToken { id: id.to_owned() })
+            .await
+    }
+
+    /// `GET /v1/log/checkpoint`: the signed checkpoint note.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn checkpoint(&self) -> Result<Vec<u8>, Error> {
+        self.bytes("/v1/log/checkpoint").await
+    }
+
+    /// `GET /v1/log/tile/...`: a hash tile or entry bundle.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn tile(&self, path: &str) -> Result<Vec<u8>, Error> {
+        self.bytes(&format!("/v1/log/tile/{path}")).await
+    }
+
+    async fn bytes(&self, path: &str) -> Result<Vec<u8>, Error> {
+        let (status, b) = self.raw(Method::GET, path, None).await?;
+        if (200..300).contains(&status) {
+            return Ok(b.to_vec());
+        }
+        Err(api_error(status, &b))
+    }
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Load benchmark of the HTTP API with wrk, in one run:
+#   - the full server (`aunsorm serve` on a store: SQLite keys, SQLite transparency log,
+#     a durable audit entry per operation, capability-token auth, JSON request logs),
+#   - the bare baseline (`--example bare`: axum + the raw aunsorm-crypto operation, same
+#     JSON shapes, no auth, no KMS, no audit),
+# for health, Ed25519 sign (1 KiB), ML-DSA-65 sign (1 KiB), ML-KEM-768 encap and
+# AES-256-GCM encrypt (1 KiB), at 1, 16 and 64 connections; then the start-to-ready
+# time of `aunsorm serve --dev`. wrk shares the machine's cores with the server.
+#
+#   bash scripts/loadbench.sh            # 10 s per cell
+#   AUNSORM_LOADBENCH_SECS=3 bash scripts/loadbench.sh
+#   AUNSORM_LOADBENCH_LOG_LEVEL=warn bash scripts/loadbench.sh   # no per-request log lines
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${AUNSORM_LOADBENCH_SECS:-10}
+CONNS=${AUNSORM_LOADBENCH_CONNS:-"1 16 64"}
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
+cargo build --release -q -p aunsorm-cli -p aunsorm-server --example bare
+BIN=target/release/aunsorm
+BARE=target/release/examples/bare
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Waits for the AUNSORM_ADDR= line in $1 and prints the address.
+addr_of() {
+  for _ in $(seq 1 500); do
+    if grep -q '^AUNSORM_ADDR=' "$1" 2>/dev/null; then
+      sed -n 's/^AUNSORM_ADDR=//p' "$1" | head -1
+      return 0
+    fi
+    sleep 0.01
+  done
+  echo "no address in $1" >&2
+  return 1
+}
+
+# The full server on a fresh store.
+export AUNSORM_PASSPHRASE=loadbench-passphrase
+"$BIN" --store "$work/store" --format json operator init >"$work/init.json" 2>/dev/null
+TOKEN=$(sed -n 's/.*"root_token":"\([^"]*\)".*/\1/p' "$work/init.json")
+"$BIN" --store "$work/store" serve --listen 127.0.0.1:0 --log-level "${AUNSORM_LOADBENCH_LOG_LEVEL:-info}" >"$work/full.out" 2>"$work/full.log" &
+pids+=($!)
+FULL=$(addr_of "$work/full.out")
+"$BARE" 127.0.0.1:0 >"$work/bare.out" 2>/dev/null &
+pids+=($!)
+BARE_ADDR=$(addr_of "$work/bare.out")
+for k in ed:ed25519 mldsa:ml-dsa-65 mlkem:ml-kem-768 aes:aes-256-gcm; do
+  curl -sf -o /dev/null -X POST "$FULL/v1/kms/keys" -H "authorization: Bearer $TOKEN" \
+    -H 'content-type: application/json' -d "{\"name\":\"${k%%:*}\",\"alg\":\"${k#*:}\"}"
+done
+KIB=$(head -c 1024 /dev/zero | tr '\0' 'a' | base64 -w0)
+
+cat >"$work/post.lua" <<'LUA'
+wrk.method = os.getenv("METHOD")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+if os.getenv("METHOD") == "POST" then wrk.body = os.getenv("BODY") end
+LUA
+
+# Prints "req/s p50_ms p99_ms errors" for one cell.
+cell() { # addr path method body conns
+  local threads=2
+  [ "$5" -lt 2 ] && threads=1
+  local out
+  out=$(METHOD=$3 BODY=$4 TOKEN=$TOKEN wrk -t"$threads" -c"$5" -d"${SECS}s" --latency \
+    -s "$work/post.lua" "$1$2")
+  echo "$out" | awk '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /Requests\/sec:/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { err = $5 }
+    /Socket errors/ { err = err "+sock" }
+    END { printf "%.0f %.3f %.3f %s\n", rps, p50, p99, (err == "" ? 0 : err) }'
+}
+
+echo "| operation | conns | full req/s | full p50 ms | full p99 ms | bare req/s | bare p50 ms | bare p99 ms | full/bare | errors (full, bare) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for op in health ed mldsa mlkem aes; do
+  case $op in
+    health) path=/v1/sys/health method=GET body= label="health (GET)" ;;
+    ed) path=/v1/kms/sign method=POST body="{\"key\":\"ed\",\"message\":\"$KIB\"}" label="Ed25519 sign 1 KiB" ;;
+    mldsa) path=/v1/kms/sign method=POST body="{\"key\":\"mldsa\",\"message\":\"$KIB\"}" label="ML-DSA-65 sign 1 KiB" ;;
+    mlkem) path=/v1/kms/encap method=POST body='{"key":"mlkem"}' label="ML-KEM-768 encap" ;;
+    aes) path=/v1/kms/encrypt method=POST body="{\"key\":\"aes\",\"plaintext\":\"$KIB\"}" label="AES-256-GCM encrypt 1 KiB" ;;
+  esac
+  for c in $CONNS; do
+    read -r frps fp50 fp99 ferr < <(cell "$FULL" "$path" "$method" "$body" "$c")
+    read -r brps bp50 bp99 berr < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c")
+    ratio=$(awk -v a="$frps" -v b="$brps" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; else print "-" }')
+    echo "| $label | $c | $frps | $fp50 | $fp99 | $brps | $bp50 | $bp99 | $ratio | $ferr, $berr |"
+  done
+done
+
+# Every acknowledged operation is in the log: entries = the KMS calls made.
+entries=$(curl -sf "$FULL/v1/log/checkpoint" -H "authorization: Bearer $TOKEN" | sed -n 2p)
+echo
+echo "log entries after the run: $entries"
+
+# Start to ready of `aunsorm serve --dev`: from exec to the first 200 from health.
+times=()
+for _ in 1 2 3 4 5; do
+  t0=$(date +%s%N)
+  "$BIN" serve --dev --listen 127.0.0.1:0 >"$work/dev.out" 2>/dev/null &
+  dpid=$!
+  a=$(addr_of "$work/dev.out")
+  until curl -sf -o /dev/null "$a/v1/sys/health"; do sleep 0.001; done
+  t1=$(date +%s%N)
+  kill "$dpid"; wait "$dpid" 2>/dev/null || true
+  rm -f "$work/dev.out"
+  times+=($(( (t1 - t0) / 1000000 )))
+done
+echo "serve --dev start to ready (ms, 5 runs): ${times[*]}"
