@@ -41,6 +41,11 @@ enum Command {
     Open(seal::OpenArgs),
     /// List the algorithm identifiers this build supports.
     Algorithms,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Initialize the local store's root key; show its status.
     #[command(subcommand)]
     Operator(local::Operator),
@@ -192,6 +197,13 @@ fn main() -> ExitCode {
         Command::Pkey(p) => pkey::run(p),
         Command::Seal(a) => seal::seal(a),
         Command::Open(a) => seal::open(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            // Into memory first: a closed pipe is then an error, not a panic.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "aunsorm", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script).map_err(Failure::from)
+        }
         Command::Algorithms => {
             for a in aunsorm_crypto::Algorithm::ALL {
                 let mut notes = vec![];

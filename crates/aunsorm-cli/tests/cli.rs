@@ -385,3 +385,16 @@ fn tampered_sealed_files_are_rejected_and_leave_no_output() {
     );
     assert!(!d.join("out").exists());
 }
+
+#[test]
+fn shell_completions_cover_the_command_set() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = String::from_utf8(ok(dir.path(), &["completions", shell])).unwrap();
+        for word in ["operator", "unseal", "encrypt", "addr", "format"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let o = run(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+}
