@@ -1,0 +1,159 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // tests may unwrap
+//! The accept loop on a real loopback socket: TLS with the Rust client, mutual TLS
+//! (no client certificate: no request), and slow clients cut off at the header
+//! timeout while everyone else is served.
+
+use aunsorm_server::config::TlsConfig;
+use aunsorm_server::transport::tls_config;
+use aunsorm_server::{AppState, Limits, Node, Transport, router, serve};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files.
+fn make_pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+    write("ca.pem", ca_cert.pem());
+    for (who, names) in [
+        ("server", vec!["127.0.0.1".to_owned()]),
+        ("client", vec!["client".to_owned()]),
+    ] {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        write(&format!("{who}.pem"), cert.pem());
+        write(&format!("{who}.key"), key.serialize_pem());
+    }
+    Pki { dir }
+}
+
+impl Pki {
+    fn path(&self, f: &str) -> std::path::PathBuf {
+        self.dir.path().join(f)
+    }
+}
+
+/// Starts the server on a free loopback port; returns its address and a stop switch.
+async fn start(transport: Transport) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let node = Arc::new(Node::dev().unwrap());
+    let app = router(AppState::new(node, Limits::default()));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(l, app, transport, async {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+fn client(addr: std::net::SocketAddr, pki: &Pki, cert: bool) -> aunsorm_client::Client {
+    let mut b =
+        aunsorm_client::Client::builder(format!("https://{addr}")).ca_file(pki.path("ca.pem"));
+    if cert {
+        b = b.client_cert(pki.path("client.pem"), pki.path("client.key"));
+    }
+    b.timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_mutual_tls() {
+    let pki = make_pki();
+    let tls = |client_ca: Option<&Path>| {
+        tls_config(&TlsConfig {
+            cert: Some(pki.path("server.pem")),
+            key: Some(pki.path("server.key")),
+            client_ca: client_ca.map(Path::to_owned),
+        })
+        .unwrap()
+    };
+    let (addr, stop) = start(Transport {
+        tls: Some(tls(None)),
+        ..Transport::default()
+    })
+    .await;
+    let h = client(addr, &pki, false).health().await.unwrap();
+    assert!(!h.sealed);
+    // Plain HTTP to a TLS port gets no answer, and a client that does not trust the CA
+    // refuses the server.
+    let plain = aunsorm_client::Client::builder(format!("http://{addr}"))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert!(plain.health().await.is_err());
+    let other = make_pki();
+    assert!(client(addr, &other, false).health().await.is_err());
+    let _ = stop.send(());
+
+    let (addr, stop) = start(Transport {
+        tls: Some(tls(Some(&pki.path("ca.pem")))),
+        ..Transport::default()
+    })
+    .await;
+    let e = client(addr, &pki, false).health().await.unwrap_err();
+    assert_eq!(e.code(), "unavailable", "{e}");
+    assert!(client(addr, &pki, true).health().await.is_ok());
+    let _ = stop.send(());
+
+    // Bad TLS settings are named at start.
+    let e = tls_config(&TlsConfig {
+        cert: Some(pki.path("server.pem")),
+        key: Some(pki.path("missing.key")),
+        client_ca: None,
+    })
+    .unwrap_err();
+    assert!(e.message.contains("missing.key"), "{}", e.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_others_are_served() {
+    let (addr, stop) = start(Transport {
+        header_timeout: Some(Duration::from_millis(500)),
+        ..Transport::default()
+    })
+    .await;
+    // Ten connections that send half a request head and stall.
+    let mut slow = vec![];
+    for _ in 0..10 {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        slow.push(s);
+    }
+    // Meanwhile another client is served at once.
+    let c = aunsorm_client::Client::builder(format!("http://{addr}"))
+        .build()
+        .unwrap();
+    assert!(c.health().await.is_ok());
+    // Each stalled connection is closed by the server after the header timeout.
+    let started = Instant::now();
+    let closed = tokio::task::spawn_blocking(move || {
+        slow.into_iter()
+            .map(|mut s| {
+                let mut buf = Vec::new();
+                // Closed: read returns (0 bytes, or an error answer then EOF).
+                s.read_to_end(&mut buf).is_ok()
+            })
+            .filter(|closed| *closed)
+            .count()
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, 10);
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let _ = stop.send(());
+}
