@@ -152,7 +152,7 @@ pub(crate) fn serve(st: &StoreArgs, a: &ServeArgs) -> Result<(), Failure> {
         drop(out);
         let sealed = node.kms().is_sealed();
         obs::event(
-            Level::Warn,
+            Level::Info,
             "listening",
             Some(&format!(
                 "{scheme}://{addr} ({}{}, ready in {} ms)",
@@ -174,9 +174,8 @@ pub(crate) fn serve(st: &StoreArgs, a: &ServeArgs) -> Result<(), Failure> {
     // In-flight requests are done: save the checkpoint, close the log (every queued
     // entry committed), and zeroize the keys.
     node.seal();
-    obs::event(Level::Warn, "stopped", None);
-    // Let the log writer drain its queue.
-    std::thread::sleep(Duration::from_millis(50));
+    obs::event(Level::Info, "stopped", None);
+    obs::flush();
     result
 }
 

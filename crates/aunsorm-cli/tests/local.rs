@@ -1,28 +1,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // tests may unwrap
 //! Custody commands against a local SQLite store, through the real binary.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+use common::aunsorm;
+use std::process::{Command, Output};
 
 fn run(store: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aunsorm"))
-        .args(args)
-        .env("AUNSORM_STORE", store)
-        .env("AUNSORM_PASSPHRASE", "correct horse battery")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = c.wait_with_output().unwrap();
-    assert_ne!(
-        out.status.code(),
-        Some(101),
-        "panic: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    aunsorm(
+        Some(store),
+        &[("AUNSORM_PASSPHRASE", "correct horse battery")],
+        &[],
+        args,
+        stdin,
+    )
 }
 
 fn ok(store: &std::path::Path, args: &[&str], stdin: &[u8]) -> String {
@@ -187,21 +177,7 @@ fn local_store_session() {
 }
 
 fn run_with(store: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aunsorm"));
-    c.args(args)
-        .env("AUNSORM_STORE", store)
-        .env_remove("AUNSORM_PASSPHRASE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let mut c = c.spawn().unwrap();
-    c.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = c.wait_with_output().unwrap();
-    assert_ne!(out.status.code(), Some(101), "panic");
-    out
+    aunsorm(Some(store), env, &["AUNSORM_PASSPHRASE"], args, stdin)
 }
 
 #[test]

@@ -2,12 +2,14 @@
 //! `aunsorm serve` as a real process on a random loopback port, driven over HTTP/1.1
 //! with a plain TCP client, and the `token` commands around it.
 
+mod common;
+use common::stop;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PASS: &str = "correct horse battery";
 
@@ -41,24 +43,6 @@ fn start(args: &[&str], store: &Path) -> Server {
         None
     };
     Server { child, addr, token }
-}
-
-/// Sends SIGTERM and waits (bounded) for a clean exit.
-fn stop(mut s: Server) {
-    let st = Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "server did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// One HTTP/1.1 request; returns the status and the JSON body (Null when empty).
@@ -160,7 +144,7 @@ fn dev_server_serves_signs_and_stops_cleanly() {
     assert_eq!(st, 200);
     let (st, _) = http(&s.addr, "POST", "/v1/kms/sign", Some(ro), Some(&msg));
     assert_eq!(st, 403);
-    stop(s);
+    stop(s.child);
 }
 
 #[test]
@@ -208,7 +192,7 @@ fn store_server_keeps_keys_and_revocations_across_restarts() {
     let msg = json!({"key": "app/sig", "message": "aGVsbG8="});
     let (st, sig) = http(&s.addr, "POST", "/v1/kms/sign", Some(&signer), Some(&msg));
     assert_eq!(st, 200);
-    stop(s);
+    stop(s.child);
 
     // Restarted: the key and both tokens still work; the old signature verifies.
     let s = start(&[], &store);
@@ -245,7 +229,7 @@ fn store_server_keeps_keys_and_revocations_across_restarts() {
         Some(&msg),
     );
     assert_eq!(st, 401);
-    stop(s);
+    stop(s.child);
 
     // Revoked offline in the store while stopped: refused after the restart. The log
     // saw every operation and still verifies against the checkpoint kept beside it.
@@ -272,7 +256,7 @@ fn store_server_keeps_keys_and_revocations_across_restarts() {
         Some(&msg),
     );
     assert_eq!(st, 401);
-    stop(s);
+    stop(s.child);
     let (ok, _) = cli(&store, &["log", "verify"], None);
     assert!(ok, "log verify after the server sessions");
 }

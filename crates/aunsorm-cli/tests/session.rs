@@ -5,10 +5,12 @@
 //! unseal share by share, old ciphertexts still decrypt, the log verifies. The server's
 //! log lines and metrics are then scraped for the session's secrets: none may appear.
 
+mod common;
+use common::{aunsorm, stop};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Secrets the session uses; none may appear in logs or metrics.
 const CANARY_PLAINTEXT: &str = "CANARY-PLAINTEXT-5b1e0c";
@@ -41,38 +43,15 @@ fn start(store: &Path, log: &Path) -> Server {
     Server { child, addr }
 }
 
-fn stop(mut s: Server) {
-    let st = Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "server did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Runs the CLI against the server.
 fn cli(addr: &str, token: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aunsorm"))
-        .args(args)
-        .env("AUNSORM_ADDR", addr)
-        .env("AUNSORM_TOKEN", token)
-        .env("AUNSORM_STORE", "/nonexistent/never-used")
-        .env_remove("AUNSORM_PASSPHRASE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(stdin).unwrap();
-    c.wait_with_output().unwrap()
+    aunsorm(
+        Some(Path::new("/nonexistent/never-used")),
+        &[("AUNSORM_ADDR", addr), ("AUNSORM_TOKEN", token)],
+        &["AUNSORM_PASSPHRASE"],
+        args,
+        stdin,
+    )
 }
 
 fn ok(addr: &str, token: &str, args: &[&str], stdin: &[u8]) -> String {
@@ -209,7 +188,7 @@ fn cli_session_against_the_server_and_no_secret_in_logs() {
     ok(&a, t, &["operator", "seal"], b"");
     let o = cli(&a, t, &["decrypt", &aes], new_ct.as_bytes());
     assert!(String::from_utf8_lossy(&o.stderr).contains("sealed"));
-    stop(s);
+    stop(s.child);
     let s = start(&store, &log);
     let a = s.addr.clone();
     let p = ok(&a, "", &["operator", "unseal", &shares[2]], b"");
@@ -250,7 +229,7 @@ fn cli_session_against_the_server_and_no_secret_in_logs() {
         metrics.contains("kms_ops_total{op=\"decrypt\"}"),
         "{metrics}"
     );
-    stop(s);
+    stop(s.child);
 
     // The log on disk verifies against its signed checkpoint (local command, sealed
     // server stopped).

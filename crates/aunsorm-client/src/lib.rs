@@ -74,6 +74,26 @@ impl Error {
     }
 }
 
+/// `host:port`, `[v6]:port`, or a host alone (the scheme's port); `None` for a port
+/// that is not a number.
+fn split_authority(a: &str, default_port: u16) -> Option<(String, u16)> {
+    let (host, port) = match a.strip_prefix('[') {
+        Some(v6) => {
+            let (h, rest) = v6.split_once(']')?;
+            (h, rest.strip_prefix(':'))
+        }
+        None => match a.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (a, None),
+        },
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default_port,
+    };
+    (!host.is_empty()).then(|| (host.to_owned(), port))
+}
+
 /// Sets up a [`Client`].
 #[derive(Debug, Clone)]
 pub struct Builder {
@@ -137,17 +157,8 @@ impl Builder {
         if authority.is_empty() || authority.contains('/') {
             return Err(cfg(format!("the address {:?} is not a server", self.addr)));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse::<u16>() {
-                Ok(p) => (h.to_owned(), p),
-                Err(_) => (authority.clone(), if https { 443 } else { 80 }),
-            },
-            _ => (authority.clone(), if https { 443 } else { 80 }),
-        };
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        let (host, port) = split_authority(&authority, if https { 443 } else { 80 })
+            .ok_or_else(|| cfg(format!("the address {:?} is not HOST:PORT", self.addr)))?;
         let tls = if https { Some(self.tls()?) } else { None };
         Ok(Client {
             host,
@@ -606,5 +617,41 @@ impl Client {
             return Ok(b.to_vec());
         }
         Err(api_error(status, &b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let ok = |a: &str| {
+            Client::builder(a)
+                .build()
+                .map(|c| (c.host.clone(), c.port))
+                .ok()
+        };
+        assert_eq!(
+            ok("http://127.0.0.1:8200"),
+            Some(("127.0.0.1".into(), 8200))
+        );
+        assert_eq!(ok("http://[::1]:9"), Some(("::1".into(), 9)));
+        assert_eq!(ok("http://[::1]"), Some(("::1".into(), 80)));
+        assert_eq!(
+            ok("http://kms.internal/"),
+            Some(("kms.internal".into(), 80))
+        );
+        for bad in [
+            "127.0.0.1:8200",
+            "http://",
+            "http://h:port",
+            "http://h:8200/v1",
+            "ftp://h",
+        ] {
+            assert!(Client::builder(bad).build().is_err(), "{bad}");
+        }
+        // https needs the server's CA.
+        assert!(Client::builder("https://h:1").build().is_err());
     }
 }

@@ -50,9 +50,15 @@ impl Level {
     }
 }
 
+enum Msg {
+    Line(String),
+    /// Answered once every line queued before it is written.
+    Flush(SyncSender<()>),
+}
+
 struct Logger {
     level: Level,
-    tx: SyncSender<String>,
+    tx: SyncSender<Msg>,
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
@@ -63,21 +69,41 @@ const QUEUE: usize = 16_384;
 /// Starts the log writer (once per process; later calls do nothing).
 pub fn init_logs(level: Level) {
     LOGGER.get_or_init(|| {
-        let (tx, rx) = sync_channel::<String>(QUEUE);
+        let (tx, rx) = sync_channel::<Msg>(QUEUE);
         let _ = std::thread::Builder::new()
             .name("aunsorm-log-writer".into())
             .spawn(move || {
                 let mut err = std::io::BufWriter::new(std::io::stderr());
-                while let Ok(line) = rx.recv() {
-                    let _ = err.write_all(line.as_bytes());
-                    while let Ok(more) = rx.try_recv() {
-                        let _ = err.write_all(more.as_bytes());
+                let mut waiting = vec![];
+                while let Ok(first) = rx.recv() {
+                    // Write what is queued, then flush once.
+                    let mut next = Some(first);
+                    while let Some(m) = next {
+                        match m {
+                            Msg::Line(l) => {
+                                let _ = err.write_all(l.as_bytes());
+                            }
+                            Msg::Flush(done) => waiting.push(done),
+                        }
+                        next = rx.try_recv().ok();
                     }
                     let _ = err.flush();
+                    for done in waiting.drain(..) {
+                        let _ = done.send(());
+                    }
                 }
             });
         Logger { level, tx }
     });
+}
+
+/// Waits (at most a second) until every line logged so far is written.
+pub fn flush() {
+    let Some(l) = LOGGER.get() else { return };
+    let (tx, rx) = sync_channel(1);
+    if l.tx.send(Msg::Flush(tx)).is_ok() {
+        let _ = rx.recv_timeout(std::time::Duration::from_secs(1));
+    }
 }
 
 /// Installs the Prometheus recorder (once per process). Returns false if another
@@ -113,16 +139,17 @@ fn now_rfc3339() -> String {
     crate::auth::rfc3339(std::time::SystemTime::now())
 }
 
-fn emit<T: Serialize>(level: Level, line: &T) {
+/// Queues `line` if `threshold` passes the configured level.
+fn emit<T: Serialize>(threshold: Level, line: &T) {
     let Some(l) = LOGGER.get() else { return };
-    if level > l.level {
+    if threshold > l.level {
         return;
     }
     let Ok(mut text) = serde_json::to_string(line) else {
         return;
     };
     text.push('\n');
-    match l.tx.try_send(text) {
+    match l.tx.try_send(Msg::Line(text)) {
         Ok(()) => {}
         Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
             metrics::counter!("aunsorm_log_lines_dropped_total").increment(1);
@@ -139,10 +166,11 @@ struct Event<'a> {
     detail: Option<&'a str>,
 }
 
-/// A lifecycle event (listening, unsealed, sealed, stopped, a warning).
+/// A lifecycle event (listening, stopped, a warning). Lifecycle events at `Info` are
+/// written whatever the configured level: they are rare and say what the server is.
 pub fn event(level: Level, msg: &str, detail: Option<&str>) {
     emit(
-        level,
+        level.min(Level::Warn),
         &Event {
             ts: now_rfc3339(),
             level: level.as_str(),

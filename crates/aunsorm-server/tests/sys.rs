@@ -3,6 +3,7 @@
 //! `/metrics`, and the protection layers: in-flight bound (503), timeout (504), rate
 //! limit (429).
 
+use aunsorm_server::auth::{ALL_SCOPES, Scope, TokenSpec};
 use aunsorm_server::{AppState, Limits, Node, router};
 use axum::Router;
 use axum::body::Body;
@@ -13,6 +14,18 @@ use std::time::Duration;
 
 mod common;
 use common::{call_with, send};
+
+/// A token with `scopes`, minted by `node`'s authority.
+fn token(node: &Node, scopes: Vec<Scope>) -> String {
+    node.auth()
+        .unwrap()
+        .mint(&TokenSpec {
+            scopes,
+            ..TokenSpec::default()
+        })
+        .unwrap()
+        .0
+}
 
 fn app_over(node: Arc<Node>, limits: Limits) -> Router {
     router(AppState::new(node, limits))
@@ -97,15 +110,7 @@ async fn init_unseal_seal_over_http() {
     let ct = v["value"].as_str().unwrap().to_owned();
 
     // Seal needs an unattenuated kms:admin token.
-    let reader = node
-        .auth()
-        .unwrap()
-        .mint(&aunsorm_server::auth::TokenSpec {
-            scopes: vec![aunsorm_server::auth::Scope::KmsRead],
-            ..Default::default()
-        })
-        .unwrap()
-        .0;
+    let reader = token(&node, vec![Scope::KmsRead]);
     let (s, _) = call_with(app, &reader, Method::POST, "/v1/sys/seal", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = call_with(app, "", Method::POST, "/v1/sys/seal", None).await;
@@ -163,14 +168,7 @@ async fn init_unseal_seal_over_http() {
 async fn random_bytes_and_ids() {
     let node = Arc::new(Node::dev().unwrap());
     let app = &app_over(Arc::clone(&node), Limits::default());
-    let (root, _) = node
-        .auth()
-        .unwrap()
-        .mint(&aunsorm_server::auth::TokenSpec {
-            scopes: vec![aunsorm_server::auth::Scope::KmsRead],
-            ..Default::default()
-        })
-        .unwrap();
+    let root = token(&node, vec![Scope::KmsRead]);
     let get = |uri: &'static str| call_with(app, &root, Method::GET, uri, None);
     let (s, v) = get("/v1/rng/bytes?bytes=48").await;
     assert_eq!(s, StatusCode::OK);
@@ -224,14 +222,7 @@ async fn metrics_count_requests_without_names_or_secrets() {
     aunsorm_server::obs::init_metrics();
     let node = Arc::new(Node::dev().unwrap());
     let app = &app_over(Arc::clone(&node), Limits::default());
-    let (root, _) = node
-        .auth()
-        .unwrap()
-        .mint(&aunsorm_server::auth::TokenSpec {
-            scopes: aunsorm_server::auth::ALL_SCOPES.to_vec(),
-            ..Default::default()
-        })
-        .unwrap();
+    let root = token(&node, ALL_SCOPES.to_vec());
     let (s, _) = call_with(
         app,
         &root,
@@ -283,16 +274,7 @@ async fn rate_limits_are_per_token() {
         ..Limits::default()
     };
     let app = &app_over(Arc::clone(&node), limits);
-    let mint = || {
-        node.auth()
-            .unwrap()
-            .mint(&aunsorm_server::auth::TokenSpec {
-                scopes: vec![aunsorm_server::auth::Scope::KmsRead],
-                ..Default::default()
-            })
-            .unwrap()
-            .0
-    };
+    let mint = || token(&node, vec![Scope::KmsRead]);
     let (a, b) = (mint(), mint());
     for _ in 0..3 {
         let (s, _) = call_with(app, &a, Method::GET, "/v1/kms/keys", None).await;
@@ -306,8 +288,8 @@ async fn rate_limits_are_per_token() {
     // An attenuation shares its parent's bucket; another token has its own.
     let narrowed = aunsorm_server::auth::attenuate(
         &a,
-        &aunsorm_server::auth::TokenSpec {
-            scopes: vec![aunsorm_server::auth::Scope::KmsRead],
+        &TokenSpec {
+            scopes: vec![Scope::KmsRead],
             prefix: "t/".into(),
             ttl: None,
         },
@@ -361,14 +343,7 @@ async fn overload_is_503_and_slow_requests_time_out() {
         ..Limits::default()
     };
     let app = app_over(Arc::clone(&node), limits);
-    let (root, _) = node
-        .auth()
-        .unwrap()
-        .mint(&aunsorm_server::auth::TokenSpec {
-            scopes: aunsorm_server::auth::ALL_SCOPES.to_vec(),
-            ..Default::default()
-        })
-        .unwrap();
+    let root = token(&node, ALL_SCOPES.to_vec());
     // One request holds the only slot, sending its body slowly.
     let (req, tx) = stalled(&root);
     let held = tokio::spawn({
