@@ -6,6 +6,8 @@
 )] // tests may unwrap
 //! The real `aunsorm` binary driven as a user would: exit codes, files, tampering.
 
+mod common;
+use common::no_panic;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,14 +16,7 @@ fn bin() -> Command {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = bin().current_dir(dir).args(args).output().unwrap();
-    assert_ne!(
-        out.status.code(),
-        Some(101),
-        "panic: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    no_panic(bin().current_dir(dir).args(args).output().unwrap())
 }
 
 fn ok(dir: &Path, args: &[&str]) -> Vec<u8> {

@@ -31,7 +31,11 @@ pub(crate) fn aunsorm(
     }
     let mut c = c.spawn().unwrap();
     c.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = c.wait_with_output().unwrap();
+    no_panic(c.wait_with_output().unwrap())
+}
+
+/// `out`, after checking the process did not panic (exit 101).
+pub(crate) fn no_panic(out: Output) -> Output {
     assert_ne!(
         out.status.code(),
         Some(101),
