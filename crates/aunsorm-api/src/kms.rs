@@ -318,3 +318,176 @@ pub struct Unwrap {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aad: Option<Base64>,
 }
+
+/// A key version to read: `?version=N` (absent: the newest).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VersionQuery {
+    /// The version, from 1; absent means the newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+}
+
+/// `GET /v1/kms/keys/{name}/attest`: a statement about a key version, signed by the
+/// server's attestation key (ML-DSA-65, context `aunsorm attestation v1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attestation {
+    /// The signed statement (UTF-8 lines `field: value`).
+    pub statement: String,
+    /// The ML-DSA-65 signature over `statement`.
+    pub signature: Base64,
+    /// The attestation public key, SPKI PEM.
+    pub signer: String,
+    /// The signature context.
+    pub context: String,
+}
+
+/// The algorithm of the wrapping key that imported material is encrypted to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum WrappingAlg {
+    /// ML-KEM-768: wrap with `aunsorm seal --to` (the default).
+    #[default]
+    #[serde(rename = "ml-kem-768")]
+    MlKem768,
+    /// RSA-4096: Vault's `RSA-OAEP-SHA256(AES-256 key) || AES-KWP(material)`.
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+}
+
+/// `GET /v1/kms/wrapping-key` query.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WrappingKeyQuery {
+    /// `ml-kem-768` (default) or `rsa-4096`.
+    #[serde(default)]
+    pub alg: WrappingAlg,
+}
+
+/// A public key of the server (wrapping or attestation key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKeyPem {
+    /// Algorithm identifier.
+    pub alg: String,
+    /// SPKI PEM.
+    pub public_key_pem: String,
+}
+
+/// `POST /v1/kms/keys/{name}/import`: key material encrypted to the server's wrapping
+/// key (`GET /v1/kms/wrapping-key`), so that it never crosses the wire in the clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportKey {
+    /// Required for symmetric material (`aes-256-gcm`, `hmac-sha256`, ...); for
+    /// PKCS#8 material it is checked against the key's own algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// A sealed file (`aunsorm seal --to` the ML-KEM-768 wrapping key) or Vault's
+    /// RSA-OAEP + AES-KWP form for the RSA-4096 one.
+    pub wrapped: Base64,
+    /// Whether the private material may be exported. Off by default.
+    #[serde(default)]
+    pub exportable: bool,
+    /// Whether the key may be deleted. Off by default.
+    #[serde(default)]
+    pub deletion_allowed: bool,
+    /// Unix time (seconds) after which the key is expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<u64>,
+    /// Automatic rotation period in seconds (0 or absent: never).
+    #[serde(default)]
+    pub auto_rotate_secs: u64,
+}
+
+/// `GET /v1/kms/keys/{name}/export`: the private material of an exportable key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportedKey {
+    /// The key.
+    pub name: String,
+    /// The version exported.
+    pub version: u32,
+    /// `pkcs8` (DER) for asymmetric keys, `raw` for symmetric ones.
+    pub format: String,
+    /// The material.
+    pub key: SecretBase64,
+}
+
+/// `POST /v1/kms/batch`: many operations in one request. Each is authorized, run and
+/// audited on its own; one failing does not stop the others. At most 1000.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// The operations, in order.
+    pub ops: Vec<BatchOp>,
+}
+
+/// One operation of a batch: the body of its single route, with `op` naming it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
+pub enum BatchOp {
+    /// As `POST /v1/kms/sign`.
+    Sign(Sign),
+    /// As `POST /v1/kms/verify`.
+    Verify(Verify),
+    /// As `POST /v1/kms/encrypt`.
+    Encrypt(Encrypt),
+    /// As `POST /v1/kms/decrypt`.
+    Decrypt(Decrypt),
+    /// As `POST /v1/kms/rewrap`.
+    Rewrap(Decrypt),
+    /// As `POST /v1/kms/datakey`.
+    Datakey(Datakey),
+    /// As `POST /v1/kms/hmac`.
+    Hmac(Hmac),
+    /// As `POST /v1/kms/hmac/verify`.
+    HmacVerify(HmacVerify),
+    /// As `POST /v1/kms/encap`.
+    Encap(Encap),
+    /// As `POST /v1/kms/decap`.
+    Decap(Decap),
+    /// As `POST /v1/kms/wrap`.
+    Wrap(Wrap),
+    /// As `POST /v1/kms/unwrap`.
+    Unwrap(Unwrap),
+}
+
+/// The answers of a batch, in the order of its operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchResults {
+    /// One per operation.
+    pub results: Vec<BatchResult>,
+}
+
+/// One answer of a batch: `ok` (the body its single route answers) or `error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchResult {
+    /// The answer, as its single route gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<BatchOut>,
+    /// Why the operation failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::ErrorDetail>,
+}
+
+/// The answer of one batch operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchOut {
+    /// sign, encrypt, rewrap, hmac, wrap.
+    Versioned(Versioned),
+    /// verify, hmac_verify.
+    Verified(Verified),
+    /// decrypt, unwrap, decap.
+    Secret(Secret),
+    /// datakey.
+    Datakey(DatakeyOut),
+    /// encap.
+    Encapsulated(Encapsulated),
+}

@@ -9,7 +9,7 @@ use aunsorm_api::kms as api;
 use aunsorm_api::{Base64, SecretBase64};
 use aunsorm_client::Client;
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{KeyConfig, KeyName, KeyOptions, KeyRef, Kms, Versioned};
+use aunsorm_kms::{KeyConfig, KeyName, KeyOptions, KeyRef, Kms, Versioned, WrappingKeyAlg};
 use zeroize::Zeroizing;
 
 type R<T> = Result<T, Failure>;
@@ -33,6 +33,15 @@ pub(crate) trait Custody {
     fn datakey(&self, key: &str, bytes: usize) -> R<(Zeroizing<Vec<u8>>, String)>;
     fn encap(&self, key: &str) -> R<(Zeroizing<Vec<u8>>, String)>;
     fn decap(&self, key: &str, ct: &str) -> R<Zeroizing<Vec<u8>>>;
+    /// Imports material encrypted to the wrapping key ([`Custody::wrapping_key`]).
+    fn import_wrapped(&self, name: &str, r: &api::ImportKey) -> R<api::KeyInfo>;
+    /// The wrapping public key, SPKI PEM.
+    fn wrapping_key(&self, alg: api::WrappingAlg) -> R<String>;
+    /// The attestation public key, SPKI PEM.
+    fn attestation_key(&self) -> R<String>;
+    fn attest(&self, key: &str) -> R<api::Attestation>;
+    fn export(&self, key: &str) -> R<api::ExportedKey>;
+    fn destroy(&self, name: &str, version: u32) -> R<api::KeyInfo>;
     /// The local KMS, for the commands only a local store offers.
     fn local(&self) -> Option<&Local> {
         None
@@ -227,6 +236,30 @@ impl Custody for Remote {
         };
         Ok(secret(self.run(async |c| c.decap(&r).await)?.secret))
     }
+    fn import_wrapped(&self, name: &str, r: &api::ImportKey) -> R<api::KeyInfo> {
+        self.run(async |c| c.import_key(name, r).await)
+    }
+    fn wrapping_key(&self, alg: api::WrappingAlg) -> R<String> {
+        Ok(self
+            .run(async |c| c.wrapping_key(alg).await)?
+            .public_key_pem)
+    }
+    fn attestation_key(&self) -> R<String> {
+        Ok(self
+            .run(async |c| c.attestation_key().await)?
+            .public_key_pem)
+    }
+    fn attest(&self, key: &str) -> R<api::Attestation> {
+        let r = key_ref(key)?;
+        self.run(async |c| c.attest(r.name.as_str(), r.version).await)
+    }
+    fn export(&self, key: &str) -> R<api::ExportedKey> {
+        let r = key_ref(key)?;
+        self.run(async |c| c.export_key(r.name.as_str(), r.version).await)
+    }
+    fn destroy(&self, name: &str, version: u32) -> R<api::KeyInfo> {
+        self.run(async |c| c.destroy_version(name, version).await)
+    }
 }
 
 pub(crate) fn name(s: &str) -> R<KeyName> {
@@ -348,6 +381,53 @@ impl Custody for Local {
     fn decap(&self, key: &str, ct: &str) -> R<Zeroizing<Vec<u8>>> {
         let ss = Kms::decapsulate(self, &unversioned(key)?, &versioned(ct)?)?;
         Ok(Zeroizing::new(ss.expose().to_vec()))
+    }
+    fn import_wrapped(&self, n: &str, r: &api::ImportKey) -> R<api::KeyInfo> {
+        let alg: Option<Algorithm> = r.alg.as_deref().map(str::parse).transpose()?;
+        let opts = KeyOptions {
+            exportable: r.exportable,
+            deletion_allowed: r.deletion_allowed,
+            not_after: r.not_after,
+            auto_rotate_secs: r.auto_rotate_secs,
+        };
+        let info = Kms::import_wrapped(self, &name(n)?, alg, &r.wrapped.0, &opts)?;
+        Ok(aunsorm_server::key_info(&info))
+    }
+    fn wrapping_key(&self, alg: api::WrappingAlg) -> R<String> {
+        let alg = match alg {
+            api::WrappingAlg::MlKem768 => WrappingKeyAlg::MlKem768,
+            api::WrappingAlg::Rsa4096 => WrappingKeyAlg::Rsa4096,
+        };
+        Ok(Kms::wrapping_key(self, alg)?.to_spki_pem()?)
+    }
+    fn attestation_key(&self) -> R<String> {
+        Ok(Kms::attestation_key(self)?.to_spki_pem()?)
+    }
+    fn attest(&self, key: &str) -> R<api::Attestation> {
+        let a = Kms::attest(self, &key_ref(key)?)?;
+        Ok(api::Attestation {
+            statement: a.statement,
+            signature: Base64(a.signature),
+            signer: a.signer.to_spki_pem()?,
+            context: String::from_utf8_lossy(aunsorm_kms::ATTESTATION_CONTEXT).into_owned(),
+        })
+    }
+    fn export(&self, key: &str) -> R<api::ExportedKey> {
+        let r = key_ref(key)?;
+        let info = Kms::info(self, &r.name)?;
+        let secret = Kms::export(self, &r)?;
+        let symmetric = info.versions.iter().all(|v| v.public_key.is_empty());
+        Ok(api::ExportedKey {
+            name: r.name.to_string(),
+            version: r.version.unwrap_or_else(|| info.latest_version()),
+            format: if symmetric { "raw" } else { "pkcs8" }.to_owned(),
+            key: SecretBase64::from(secret.expose()),
+        })
+    }
+    fn destroy(&self, n: &str, version: u32) -> R<api::KeyInfo> {
+        let n = name(n)?;
+        Kms::destroy_version(self, &n, version)?;
+        Ok(aunsorm_server::key_info(&Kms::info(self, &n)?))
     }
     fn local(&self) -> Option<&Local> {
         Some(self)

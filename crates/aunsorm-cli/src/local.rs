@@ -2,13 +2,13 @@
 //! with `AUNSORM_PASSPHRASE` or `AUNSORM_UNSEAL_SHARES`. The server issue points the
 //! same commands at the HTTP API.
 
-use crate::custody::{Custody, custody, key_ref, name, remote};
+use crate::custody::{custody, key_ref, name, remote};
 use crate::io::{read_all, write_all};
 use crate::{Failure, usage};
 use aunsorm_api::kms as api;
 use aunsorm_api::sys;
 use aunsorm_crypto::Algorithm;
-use aunsorm_kms::{KeyOptions, Kms, RootMode, WrappingKeyAlg};
+use aunsorm_kms::{KeyOptions, Kms, RootMode};
 use aunsorm_server::Node;
 use aunsorm_server::node::{Init, Unseal};
 use base64::Engine;
@@ -546,12 +546,38 @@ fn remote_operator(
 }
 
 /// A local-only command's KMS, or a clear error against a server.
-fn local_only<'a>(k: &'a dyn Custody, what: &str) -> Result<&'a Local, Failure> {
-    k.local().ok_or_else(|| {
-        usage(format!(
-            "{what} works on a local store only (--store), not over the API yet"
-        ))
-    })
+/// Imports material given in the clear (local store only).
+fn import_clear(
+    k: &Local,
+    n: &str,
+    alg: Option<&str>,
+    bytes: &[u8],
+    opts: &CreateOpts,
+) -> Result<api::KeyInfo, Failure> {
+    let alg: Option<Algorithm> = alg.map(str::parse).transpose()?;
+    let n = name(n)?;
+    let o = opts.options();
+    let info = match alg {
+        Some(a)
+            if matches!(
+                a.kind(),
+                aunsorm_crypto::AlgorithmKind::Aead | aunsorm_crypto::AlgorithmKind::Mac
+            ) =>
+        {
+            k.import_symmetric(&n, a, bytes, &o)?
+        }
+        _ => {
+            let info = k.import_private_key(&n, bytes, &o)?;
+            if let Some(a) = alg.filter(|a| *a != info.alg) {
+                return Err(usage(format!(
+                    "the file holds a {} key, not {a}; imported as {}",
+                    info.alg, info.alg
+                )));
+            }
+            info
+        }
+    };
+    Ok(aunsorm_server::key_info(&info))
 }
 
 pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
@@ -598,73 +624,75 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
             input,
             opts,
         } => {
-            let k = local_only(k.as_ref(), "key import")?;
             let bytes = Zeroizing::new(read_all(&input, "key")?);
-            let alg: Option<Algorithm> = alg.map(|a| a.parse()).transpose()?;
-            let n = name(&n)?;
-            let o = opts.options();
-            let info = match alg {
-                _ if wrapped => k.import_wrapped(&n, alg, &bytes, &o)?,
-                Some(a)
-                    if matches!(
-                        a.kind(),
-                        aunsorm_crypto::AlgorithmKind::Aead | aunsorm_crypto::AlgorithmKind::Mac
-                    ) =>
-                {
-                    k.import_symmetric(&n, a, &bytes, &o)?
-                }
+            let info = match k.local() {
+                Some(l) if !wrapped => import_clear(l, &n, alg.as_deref(), &bytes, &opts)?,
                 _ => {
-                    let info = k.import_private_key(&n, &bytes, &o)?;
-                    if let Some(a) = alg.filter(|a| *a != info.alg) {
-                        return Err(usage(format!(
-                            "the file holds a {} key, not {a}; imported as {}",
-                            info.alg, info.alg
-                        )));
-                    }
-                    info
+                    // Over the API material never travels in the clear: unless it
+                    // already is, it is sealed here to the server's ML-KEM-768
+                    // wrapping key.
+                    let wrapped = if wrapped {
+                        bytes.to_vec()
+                    } else {
+                        let pem = k.wrapping_key(api::WrappingAlg::MlKem768)?;
+                        let to = aunsorm_crypto::PublicKey::from_spki_pem(&pem)?;
+                        aunsorm_crypto::envelope::seal_to_vec(
+                            &to,
+                            Algorithm::Aes256Gcm,
+                            aunsorm_crypto::envelope::DEFAULT_CHUNK_LOG2,
+                            &bytes,
+                        )?
+                    };
+                    let o = opts.options();
+                    k.import_wrapped(
+                        &n,
+                        &api::ImportKey {
+                            alg,
+                            wrapped: aunsorm_api::Base64(wrapped),
+                            exportable: o.exportable,
+                            deletion_allowed: o.deletion_allowed,
+                            not_after: o.not_after,
+                            auto_rotate_secs: o.auto_rotate_secs,
+                        },
+                    )?
                 }
             };
-            print_info(s, &aunsorm_server::key_info(&info));
+            print_info(s, &info);
         }
         KeyCmd::WrappingKey { alg } => {
-            let k = local_only(k.as_ref(), "key wrapping-key")?;
             let w = if alg == "rsa-4096" {
-                WrappingKeyAlg::Rsa4096
+                api::WrappingAlg::Rsa4096
             } else {
-                WrappingKeyAlg::MlKem768
+                api::WrappingAlg::MlKem768
             };
-            print!("{}", k.wrapping_key(w)?.to_spki_pem()?);
+            print!("{}", k.wrapping_key(w)?);
         }
         KeyCmd::Attest { name: n, sig_out } => {
-            let k = local_only(k.as_ref(), "key attest")?;
-            let a = k.attest(&key_ref(&n)?)?;
+            let a = k.attest(&n)?;
             if s.format == "json" {
-                println!(
-                    "{}",
-                    serde_json::json!({"statement": a.statement, "signature": B64.encode(&a.signature),
-                        "signer": a.signer.to_spki_pem()?, "context": "aunsorm attestation v1"})
-                );
+                println!("{}", serde_json::to_string(&a).unwrap_or_default());
             } else {
                 print!("{}", a.statement);
                 match sig_out {
-                    Some(p) => write_all(&Some(p), &a.signature, false)?,
-                    None => println!("signature: {}", B64.encode(&a.signature)),
+                    Some(p) => write_all(&Some(p), &a.signature.0, false)?,
+                    None => println!("signature: {}", B64.encode(&a.signature.0)),
                 }
             }
         }
         KeyCmd::AttestationKey => {
-            let k = local_only(k.as_ref(), "key attestation-key")?;
-            print!("{}", k.attestation_key()?.to_spki_pem()?);
+            print!("{}", k.attestation_key()?);
         }
         KeyCmd::Export { name: n } => {
-            let k = local_only(k.as_ref(), "key export")?;
-            let r = key_ref(&n)?;
-            let info = Kms::info(k, &r.name)?;
-            let secret = k.export(&r)?;
-            if info.versions.iter().all(|v| v.public_key.is_empty()) {
-                println!("{}", Zeroizing::new(B64.encode(secret.expose())).as_str());
+            let e = k.export(&n)?;
+            if s.format == "json" {
+                println!(
+                    "{}",
+                    Zeroizing::new(serde_json::to_string(&e).unwrap_or_default()).as_str()
+                );
+            } else if e.format == "raw" {
+                println!("{}", Zeroizing::new(B64.encode(&*e.key.0)).as_str());
             } else {
-                let key = aunsorm_crypto::PrivateKey::from_pkcs8_der(secret.expose())?;
+                let key = aunsorm_crypto::PrivateKey::from_pkcs8_der(&e.key.0)?;
                 print!("{}", key.to_pkcs8_pem()?.as_str());
             }
         }
@@ -673,12 +701,11 @@ pub(crate) fn key(s: &StoreArgs, cmd: KeyCmd) -> Result<(), Failure> {
             eprintln!("deleted {n}");
         }
         KeyCmd::Destroy { key } => {
-            let k = local_only(k.as_ref(), "key destroy")?;
             let r = key_ref(&key)?;
             let v = r
                 .version
                 .ok_or_else(|| usage("name the version to destroy: NAME#vN"))?;
-            k.destroy_version(&r.name, v)?;
+            k.destroy(r.name.as_str(), v)?;
             eprintln!("destroyed {r}");
         }
     }

@@ -18,6 +18,7 @@
 use aunsorm_api::ErrorBody;
 use aunsorm_api::auth::{CreateToken, RevokeToken, Token};
 use aunsorm_api::kms as api;
+use aunsorm_api::log::Proof;
 use aunsorm_api::sys;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -254,6 +255,10 @@ fn api_error(status: u16, body: &[u8]) -> Error {
     }
 }
 
+fn version_query(v: Option<u32>) -> String {
+    v.map(|n| format!("?version={n}")).unwrap_or_default()
+}
+
 fn transport(e: impl std::fmt::Display) -> Error {
     Error::Transport(e.to_string())
 }
@@ -318,31 +323,51 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(u16, Bytes), Error> {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, &self.authority);
-        if let Some(t) = &self.token {
-            b = b.header(
-                hyper::header::AUTHORIZATION,
-                format!("Bearer {}", t.as_str()),
-            );
-        }
-        if body.is_some() {
-            b = b.header(hyper::header::CONTENT_TYPE, "application/json");
-        }
-        let req = b
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| Error::Config(e.to_string()))?;
-        let reused = self.conn.lock().await.take();
-        let mut send = match reused {
-            Some(mut s) => match s.ready().await {
-                Ok(()) => s,
-                Err(_) => self.connect().await?,
-            },
-            None => self.connect().await?,
+        let body = Bytes::from(body.unwrap_or_default());
+        let request = || {
+            let mut b = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(hyper::header::HOST, &self.authority);
+            if let Some(t) = &self.token {
+                b = b.header(
+                    hyper::header::AUTHORIZATION,
+                    format!("Bearer {}", t.as_str()),
+                );
+            }
+            if !body.is_empty() {
+                b = b.header(hyper::header::CONTENT_TYPE, "application/json");
+            }
+            b.body(Full::new(body.clone()))
+                .map_err(|e| Error::Config(e.to_string()))
         };
-        let res = send.send_request(req).await.map_err(transport)?;
+        // A kept-alive connection the server has closed meanwhile is replaced: when
+        // the request was not sent on it, or (for a GET) when the server closed it
+        // without answering.
+        let mut sent = None;
+        let reused = self.conn.lock().await.take();
+        if let Some(mut s) = reused
+            && s.ready().await.is_ok()
+        {
+            match s.try_send_request(request()?).await {
+                Ok(res) => sent = Some((s, res)),
+                Err(mut e) => {
+                    let unsent = e.take_message().is_some();
+                    let closed = method == Method::GET && e.error().is_incomplete_message();
+                    if !unsent && !closed {
+                        return Err(transport(e.into_error()));
+                    }
+                }
+            }
+        }
+        let (send, res) = match sent {
+            Some(sent) => sent,
+            None => {
+                let mut s = self.connect().await?;
+                let res = s.send_request(request()?).await.map_err(transport)?;
+                (s, res)
+            }
+        };
         let status = res.status().as_u16();
         let bytes = res
             .into_body()
@@ -576,6 +601,123 @@ impl Client {
     /// As [`Client::call`].
     pub async fn unwrap(&self, r: &api::Unwrap) -> Result<api::Secret, Error> {
         self.post("/v1/kms/unwrap", r).await
+    }
+
+    /// `POST /v1/kms/hmac/verify`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn hmac_verify(&self, r: &api::HmacVerify) -> Result<api::Verified, Error> {
+        self.post("/v1/kms/hmac/verify", r).await
+    }
+
+    /// `POST /v1/kms/batch`: many operations in one request, answered in order.
+    ///
+    /// # Errors
+    /// As [`Client::call`] (a failing operation is an `error` in its result, not an
+    /// error of the call).
+    pub async fn batch(&self, ops: Vec<api::BatchOp>) -> Result<Vec<api::BatchResult>, Error> {
+        let r: api::BatchResults = self.post("/v1/kms/batch", &api::Batch { ops }).await?;
+        Ok(r.results)
+    }
+
+    /// `POST /v1/kms/keys/{name}/import`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn import_key(&self, name: &str, r: &api::ImportKey) -> Result<api::KeyInfo, Error> {
+        self.post(&format!("/v1/kms/keys/{}/import", path_segment(name)), r)
+            .await
+    }
+
+    /// `GET /v1/kms/keys/{name}/export`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn export_key(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<api::ExportedKey, Error> {
+        self.get(&format!(
+            "/v1/kms/keys/{}/export{}",
+            path_segment(name),
+            version_query(version)
+        ))
+        .await
+    }
+
+    /// `POST /v1/kms/keys/{name}/versions/{version}/destroy`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn destroy_version(&self, name: &str, version: u32) -> Result<api::KeyInfo, Error> {
+        self.call::<(), _>(
+            Method::POST,
+            &format!(
+                "/v1/kms/keys/{}/versions/{version}/destroy",
+                path_segment(name)
+            ),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /v1/kms/keys/{name}/attest`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn attest(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<api::Attestation, Error> {
+        self.get(&format!(
+            "/v1/kms/keys/{}/attest{}",
+            path_segment(name),
+            version_query(version)
+        ))
+        .await
+    }
+
+    /// `GET /v1/kms/wrapping-key`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn wrapping_key(&self, alg: api::WrappingAlg) -> Result<api::PublicKeyPem, Error> {
+        let alg = match alg {
+            api::WrappingAlg::MlKem768 => "ml-kem-768",
+            api::WrappingAlg::Rsa4096 => "rsa-4096",
+        };
+        self.get(&format!("/v1/kms/wrapping-key?alg={alg}")).await
+    }
+
+    /// `GET /v1/kms/attestation-key`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn attestation_key(&self) -> Result<api::PublicKeyPem, Error> {
+        self.get("/v1/kms/attestation-key").await
+    }
+
+    /// `GET /v1/log/proof/inclusion`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<Proof, Error> {
+        let size = size.map(|n| format!("&size={n}")).unwrap_or_default();
+        self.get(&format!("/v1/log/proof/inclusion?index={index}{size}"))
+            .await
+    }
+
+    /// `GET /v1/log/proof/consistency`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<Proof, Error> {
+        let new = new.map(|n| format!("&new={n}")).unwrap_or_default();
+        self.get(&format!("/v1/log/proof/consistency?old={old}{new}"))
+            .await
     }
 
     /// `POST /v1/auth/tokens`.

@@ -438,6 +438,8 @@ mod tests {
 pub struct Bearer {
     /// The token as sent.
     pub token: String,
+    /// Its id (what the audit log records).
+    pub id: String,
     /// The authority that accepted it.
     pub auth: Arc<TokenAuthority>,
 }
@@ -493,13 +495,13 @@ pub(crate) async fn require_token(
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    match auth
+    let checked = auth
         .authenticate(token.as_deref())
-        .and_then(|id| s.limits.rate_check(&id))
-    {
-        Ok(()) => {
+        .and_then(|id| s.limits.rate_check(&id).map(|()| id));
+    match checked {
+        Ok(id) => {
             if let Some(token) = token {
-                req.extensions_mut().insert(Bearer { token, auth });
+                req.extensions_mut().insert(Bearer { token, id, auth });
             }
             next.run(req).await
         }

@@ -470,6 +470,306 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
     );
 }
 
+/// `material` sealed to the KMS's ML-KEM-768 wrapping key, as `aunsorm seal --to` does.
+fn seal_to_wrapping_key(kms: &Kms, material: &[u8]) -> Vec<u8> {
+    let to = kms
+        .wrapping_key(aunsorm_kms::WrappingKeyAlg::MlKem768)
+        .unwrap();
+    aunsorm_crypto::envelope::seal_to_vec(&to, aunsorm_crypto::Algorithm::Aes256Gcm, 12, material)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn import_export_destroy_and_attest() {
+    use aunsorm_crypto::{Algorithm, PrivateKey, PublicKey, SignOptions};
+    let f = fixture(Limits::default());
+    use_root(&f);
+    let app = &f.app;
+
+    // The wrapping key as the API serves it is the one material is sealed to.
+    let (s, w) = call(app, Method::GET, "/v1/kms/wrapping-key", None).await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!(w["alg"], "ml-kem-768");
+    let served = PublicKey::from_spki_pem(w["public_key_pem"].as_str().unwrap()).unwrap();
+    let to = f
+        .kms
+        .wrapping_key(aunsorm_kms::WrappingKeyAlg::MlKem768)
+        .unwrap();
+    assert_eq!(served.to_raw(), to.to_raw());
+    let (s, w) = call(app, Method::GET, "/v1/kms/wrapping-key?alg=rsa-4096", None).await;
+    assert_eq!((s, w["alg"].as_str()), (StatusCode::OK, Some("rsa-4096")));
+    let (s, v) = call(app, Method::GET, "/v1/kms/wrapping-key?alg=des", None).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_input"));
+
+    // An Ed25519 key made here, imported wrapped: the server's signatures verify under
+    // our public key, and export gives the same PKCS#8 back.
+    let mine = PrivateKey::generate(Algorithm::Ed25519).unwrap();
+    let der = mine.to_pkcs8_der().unwrap();
+    let body =
+        json!({"wrapped": b64(&seal_to_wrapping_key(&f.kms, der.expose())), "exportable": true});
+    let (s, v) = post(app, "/v1/kms/keys/imp%2Fed/import", body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["alg"], "ed25519");
+    let (_, sig) = post(
+        app,
+        "/v1/kms/sign",
+        json!({"key": "imp/ed", "message": b64(b"hello")}),
+    )
+    .await;
+    let raw = sig["value"].as_str().unwrap().rsplit(':').next().unwrap();
+    mine.public_key()
+        .verify(b"hello", &B64.decode(raw).unwrap(), &SignOptions::new())
+        .unwrap();
+    let (s, e) = call(app, Method::GET, "/v1/kms/keys/imp%2Fed/export", None).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(
+        (e["format"].as_str(), e["version"].as_u64()),
+        (Some("pkcs8"), Some(1))
+    );
+    let back =
+        PrivateKey::from_pkcs8_der(&B64.decode(e["key"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(back.public_key().to_raw(), mine.public_key().to_raw());
+    // The same name again is a conflict; a wrong declared algorithm, tampered or
+    // truncated material are refused and leave no key behind.
+    let (s, _) = post(app, "/v1/kms/keys/imp%2Fed/import", body).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let mut sealed = seal_to_wrapping_key(&f.kms, der.expose());
+    let (s, v) = post(
+        app,
+        "/v1/kms/keys/imp%2Fwrongalg/import",
+        json!({"alg": "ml-dsa-65", "wrapped": b64(&sealed)}),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_input"),
+        "{v}"
+    );
+    let last = sealed.len() - 1;
+    sealed[last] ^= 1;
+    for bad in [sealed.clone(), sealed[..40].to_vec(), vec![]] {
+        let (s, v) = post(
+            app,
+            "/v1/kms/keys/imp%2Fbad/import",
+            json!({"wrapped": b64(&bad)}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    }
+    let (s, _) = call(app, Method::GET, "/v1/kms/keys/imp%2Fbad", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Symmetric material: raw bytes, exported raw; a non-exportable key is refused.
+    let aes = [0x42u8; 32];
+    let (s, v) = post(
+        app,
+        "/v1/kms/keys/imp%2Faes/import",
+        json!({"alg": "aes-256-gcm", "wrapped": b64(&seal_to_wrapping_key(&f.kms, &aes)), "exportable": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, e) = call(
+        app,
+        Method::GET,
+        "/v1/kms/keys/imp%2Faes/export?version=1",
+        None,
+    )
+    .await;
+    assert_eq!(e["format"], "raw");
+    assert_eq!(B64.decode(e["key"].as_str().unwrap()).unwrap(), aes);
+    post(
+        app,
+        "/v1/kms/keys",
+        json!({"name": "plain", "alg": "aes-256-gcm"}),
+    )
+    .await;
+    let (s, v) = call(app, Method::GET, "/v1/kms/keys/plain/export", None).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "policy_denied")
+    );
+
+    // Destroy: never the newest; an older version's ciphertexts stop decrypting.
+    let (_, ct) = post(
+        app,
+        "/v1/kms/encrypt",
+        json!({"key": "plain", "plaintext": b64(b"p")}),
+    )
+    .await;
+    let (s, v) = post(app, "/v1/kms/keys/plain/versions/1/destroy", json!(null)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "policy_denied"),
+        "{v}"
+    );
+    post(app, "/v1/kms/keys/plain/rotate", json!(null)).await;
+    let (s, v) = post(app, "/v1/kms/keys/plain/versions/1/destroy", json!(null)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["versions"][0]["state"], "destroyed");
+    let (s, _) = post(
+        app,
+        "/v1/kms/decrypt",
+        json!({"key": "plain", "ciphertext": ct["value"]}),
+    )
+    .await;
+    assert!(s.is_client_error());
+    let (s, v) = post(app, "/v1/kms/keys/plain/versions/9/destroy", json!(null)).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "no_such_key"));
+
+    // Attestation: signed by the attestation key the API serves, over a statement
+    // naming the key and its fingerprint.
+    let (s, a) = call(app, Method::GET, "/v1/kms/keys/imp%2Fed/attest", None).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let statement = a["statement"].as_str().unwrap();
+    assert!(statement.contains("key: imp/ed\n"), "{statement}");
+    let (_, k) = call(app, Method::GET, "/v1/kms/attestation-key", None).await;
+    assert_eq!(k["alg"], "ml-dsa-65");
+    assert_eq!(k["public_key_pem"], a["signer"]);
+    let signer = PublicKey::from_spki_pem(k["public_key_pem"].as_str().unwrap()).unwrap();
+    let sig = B64.decode(a["signature"].as_str().unwrap()).unwrap();
+    let ctx = a["context"].as_str().unwrap().as_bytes();
+    signer
+        .verify(statement.as_bytes(), &sig, &SignOptions::new().context(ctx))
+        .unwrap();
+    assert!(
+        signer
+            .verify(b"another statement", &sig, &SignOptions::new().context(ctx))
+            .is_err()
+    );
+    let (s, _) = call(app, Method::GET, "/v1/kms/keys/nope/attest", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn batch_runs_each_operation_on_its_own() {
+    let f = fixture(Limits::default());
+    use_root(&f);
+    let app = &f.app;
+    post(
+        app,
+        "/v1/kms/keys",
+        json!({"name": "b/sig", "alg": "ed25519"}),
+    )
+    .await;
+    post(
+        app,
+        "/v1/kms/keys",
+        json!({"name": "b/enc", "alg": "aes-256-gcm"}),
+    )
+    .await;
+    let (_, ct) = post(
+        app,
+        "/v1/kms/encrypt",
+        json!({"key": "b/enc", "plaintext": b64(b"old")}),
+    )
+    .await;
+    let log = f.kms.log().unwrap();
+    let before = log.size().unwrap();
+    let ops = json!({"ops": [
+        {"op": "sign", "key": "b/sig", "message": b64(b"m")},
+        {"op": "encrypt", "key": "b/enc", "plaintext": b64(b"p")},
+        {"op": "decrypt", "key": "b/enc", "ciphertext": ct["value"]},
+        {"op": "decrypt", "key": "b/missing", "ciphertext": ct["value"]},
+        {"op": "datakey", "key": "b/enc", "wrapped_only": true},
+        {"op": "verify", "key": "b/sig", "message": b64(b"other"), "signature": "aunsorm:v1:AAAA"},
+    ]});
+    let req = Request::post("/v1/kms/batch")
+        .header("authorization", format!("Bearer {}", f.root))
+        .header("content-type", "application/json")
+        .header("x-request-id", "batch-1")
+        .body(Body::from(ops.to_string()))
+        .unwrap();
+    let (s, _, v) = send(app, req).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r.len(), 6);
+    let sig = r[0]["ok"]["value"].as_str().unwrap();
+    let (_, ok) = post(
+        app,
+        "/v1/kms/verify",
+        json!({"key": "b/sig", "message": b64(b"m"), "signature": sig}),
+    )
+    .await;
+    assert_eq!(ok["valid"], true);
+    let fresh = r[1]["ok"]["value"].as_str().unwrap();
+    let (_, pt) = post(
+        app,
+        "/v1/kms/decrypt",
+        json!({"key": "b/enc", "ciphertext": fresh}),
+    )
+    .await;
+    assert_eq!(pt["secret"], b64(b"p"));
+    assert_eq!(r[2]["ok"]["secret"], b64(b"old"));
+    assert_eq!(r[3]["error"]["code"], "no_such_key");
+    assert_eq!(r[3]["error"]["request_id"], "batch-1");
+    assert!(r[3].get("ok").is_none());
+    assert!(
+        r[4]["ok"]["ciphertext"]
+            .as_str()
+            .unwrap()
+            .starts_with("aunsorm:v1:")
+    );
+    assert!(r[4]["ok"].get("plaintext").is_none());
+    assert_eq!(r[5]["ok"]["valid"], false, "{}", r[5]);
+    // Every operation that ran is in the audit log, under the batch's request id.
+    let after = log.size().unwrap();
+    let entries: Vec<Value> = (before..after)
+        .map(|i| serde_json::from_slice(&log.entry(i).unwrap()).unwrap())
+        .collect();
+    let ours: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["request"] == "batch-1")
+        .map(|e| e["op"].as_str().unwrap())
+        .collect();
+    for op in ["sign", "encrypt", "decrypt", "datakey"] {
+        assert!(ours.contains(&op), "{op} not audited: {ours:?}");
+    }
+
+    // Each operation is authorized on its own: a kms:sign token signs, is refused the
+    // encryption, and the batch still answers 200.
+    let (signer, _) = f
+        .auth
+        .mint(&TokenSpec {
+            scopes: vec![Scope::KmsSign],
+            ..TokenSpec::default()
+        })
+        .unwrap();
+    let (s, v) = call_with(
+        app,
+        &signer,
+        Method::POST,
+        "/v1/kms/batch",
+        Some(json!({"ops": [
+            {"op": "sign", "key": "b/sig", "message": b64(b"m")},
+            {"op": "encrypt", "key": "b/enc", "plaintext": b64(b"p")},
+        ]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["results"][0]["ok"].is_object());
+    assert_eq!(v["results"][1]["error"]["code"], "forbidden");
+
+    // Malformed batches are refused whole: an unknown op, an unknown field, too many.
+    for bad in [
+        json!({"ops": [{"op": "launch", "key": "b/sig"}]}),
+        json!({"ops": [{"op": "sign", "key": "b/sig", "message": "", "extra": 1}]}),
+        json!({"ops": [], "more": true}),
+        json!({"ops": vec![json!({"op": "encap", "key": "b/kem"}); 1001]}),
+    ] {
+        let (s, v) = post(app, "/v1/kms/batch", bad).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_input"),
+            "{v}"
+        );
+    }
+    let (s, v) = post(app, "/v1/kms/batch", json!({"ops": []})).await;
+    assert_eq!(
+        (s, v["results"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+}
+
 fn json_req(uri: &str, v: &Value) -> Request<Body> {
     let token = ROOT.with(|r| r.borrow().clone());
     Request::post(uri)
@@ -542,6 +842,13 @@ async fn openapi_document_lists_every_route() {
         "/v1/kms/decap",
         "/v1/kms/wrap",
         "/v1/kms/unwrap",
+        "/v1/kms/batch",
+        "/v1/kms/keys/{name}/import",
+        "/v1/kms/keys/{name}/export",
+        "/v1/kms/keys/{name}/attest",
+        "/v1/kms/keys/{name}/versions/{version}/destroy",
+        "/v1/kms/wrapping-key",
+        "/v1/kms/attestation-key",
     ] {
         assert!(paths.contains_key(p), "{p} missing");
     }
@@ -565,6 +872,14 @@ async fn authorization_matrix() {
         let (s, _) = post(app, "/v1/kms/keys", json!({"name": name, "alg": alg})).await;
         assert_eq!(s, StatusCode::CREATED);
     }
+    let (s, _) = post(
+        app,
+        "/v1/kms/keys",
+        json!({"name": "t/exp", "alg": "aes-256-gcm", "exportable": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let wrapped = b64(&seal_to_wrapping_key(&f.kms, &[7; 32]));
     let (_, sig) = post(
         app,
         "/v1/kms/sign",
@@ -701,6 +1016,30 @@ async fn authorization_matrix() {
             Some(json!({"key": "t/enc", "wrapped": w["value"]})),
             Scope::KmsWrap,
         ),
+        (
+            Method::POST,
+            "/v1/kms/keys/t%2Fimp{n}/import".into(),
+            Some(json!({"alg": "aes-256-gcm", "wrapped": wrapped})),
+            Scope::KmsAdmin,
+        ),
+        (
+            Method::GET,
+            "/v1/kms/keys/t%2Fexp/export".into(),
+            None,
+            Scope::KmsAdmin,
+        ),
+        (
+            Method::POST,
+            "/v1/kms/keys/t%2Fdst{n}/versions/1/destroy".into(),
+            None,
+            Scope::KmsAdmin,
+        ),
+        (
+            Method::GET,
+            "/v1/kms/keys/t%2Fsig/attest".into(),
+            None,
+            Scope::KmsRead,
+        ),
     ];
     let mint = |scopes: Vec<Scope>, prefix: &str, ttl: Option<std::time::Duration>| {
         f.auth
@@ -756,6 +1095,12 @@ async fn authorization_matrix() {
             let (p, b, i) = fresh(path, body);
             if p.contains("t%2Fdel") {
                 post(app, "/v1/kms/keys", json!({"name": format!("t/del{i}"), "alg": "aes-256-gcm", "deletion_allowed": true})).await;
+            }
+            if p.contains("t%2Fdst") {
+                let n: aunsorm_kms::KeyName = format!("t/dst{i}").parse().unwrap();
+                let alg = "aes-256-gcm".parse().unwrap();
+                f.kms.create(&n, alg, &Default::default()).unwrap();
+                f.kms.rotate(&n).unwrap();
             }
             let (tok, _) = mint(vec![scope], "", None);
             let (s, v) = call_with(app, &tok, method.clone(), &p, b).await;

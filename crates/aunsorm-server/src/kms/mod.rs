@@ -1,0 +1,153 @@
+//! `/v1/kms`: keys ([`keys`]), the operations on them ([`ops`]) and their batch form
+//! ([`batch`]). Each handler parses its DTO, checks the token's scope on the key, makes
+//! one `Kms` call inside [`deferred`] (the answer waits for the audit entry to be
+//! durable) and maps the result back.
+
+pub(crate) mod batch;
+pub(crate) mod keys;
+pub(crate) mod ops;
+
+use crate::auth::{Bearer, Scope};
+use crate::{ApiError, AppState, request_id};
+use aunsorm_api::Base64;
+use aunsorm_api::kms as api;
+use aunsorm_kms::{Caller, KeyInfo, KeyName, KeyRef, Kms, VersionState, Versioned, deferred};
+use axum::Router;
+use axum::routing::{get, post};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/keys", post(keys::create_key).get(keys::list_keys))
+        .route("/keys/{name}", get(keys::show_key).delete(keys::delete_key))
+        .route("/keys/{name}/rotate", post(keys::rotate_key))
+        .route("/keys/{name}/config", post(keys::configure_key))
+        .route("/keys/{name}/import", post(keys::import_key))
+        .route("/keys/{name}/export", get(keys::export_key))
+        .route("/keys/{name}/attest", get(keys::attest_key))
+        .route(
+            "/keys/{name}/versions/{version}/destroy",
+            post(keys::destroy_version),
+        )
+        .route("/wrapping-key", get(keys::wrapping_key))
+        .route("/attestation-key", get(keys::attestation_key))
+        .route("/sign", post(ops::sign))
+        .route("/verify", post(ops::verify))
+        .route("/encrypt", post(ops::encrypt))
+        .route("/decrypt", post(ops::decrypt))
+        .route("/rewrap", post(ops::rewrap))
+        .route("/datakey", post(ops::datakey))
+        .route("/hmac", post(ops::hmac))
+        .route("/hmac/verify", post(ops::hmac_verify))
+        .route("/encap", post(ops::encap))
+        .route("/decap", post(ops::decap))
+        .route("/wrap", post(ops::wrap))
+        .route("/unwrap", post(ops::unwrap))
+        .route("/batch", post(batch::batch))
+}
+
+/// Who is calling, for the audit entries of this request.
+fn caller(b: &Bearer) -> Caller {
+    Caller {
+        token: Some(b.id.clone()),
+        request: Some(request_id::current()),
+    }
+}
+
+/// Checks that the request's token allows `scope` on the key `key`, and returns who is
+/// calling, for the audit entry.
+fn permit(b: &Bearer, scope: Scope, key: &str) -> Result<Caller, ApiError> {
+    b.authorize(scope, Some(key))?;
+    Ok(caller(b))
+}
+
+/// Runs a fast KMS call on this task and waits (asynchronously) for its audit entry.
+async fn run<T>(
+    s: &AppState,
+    c: Caller,
+    f: impl FnOnce(&Kms) -> aunsorm_kms::Result<T>,
+) -> Result<T, ApiError> {
+    Ok(deferred(c, || f(&s.kms)).await?)
+}
+
+/// Runs `f` (which authorizes, then makes its KMS calls) on this task and waits
+/// (asynchronously) for the audit entries of what it did.
+async fn audited<T>(
+    s: &AppState,
+    b: &Bearer,
+    f: impl FnOnce(&Kms) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    deferred(caller(b), || Ok(f(&s.kms))).await?
+}
+
+/// Runs a slow KMS call (key generation, RSA) on the blocking pool.
+async fn run_blocking<T: Send + 'static>(
+    s: &AppState,
+    c: Caller,
+    f: impl FnOnce(&Kms) -> aunsorm_kms::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let kms = s.kms.clone();
+    let audited = tokio::task::spawn_blocking(move || deferred(c, || f(&kms)))
+        .await
+        .map_err(|_| ApiError::new("internal", "internal error"))?;
+    Ok(audited.await?)
+}
+
+fn name(s: &str) -> Result<KeyName, ApiError> {
+    s.parse().map_err(ApiError::from)
+}
+
+fn key_ref(s: &str) -> Result<KeyRef, ApiError> {
+    s.parse().map_err(ApiError::from)
+}
+
+fn versioned(s: &str, what: &str) -> Result<Versioned, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::invalid(format!("{what}: expected aunsorm:vN:<base64>")))
+}
+
+fn bytes(b: Option<&Base64>) -> &[u8] {
+    b.map_or(&[], |b| &b.0)
+}
+
+fn out(v: &Versioned) -> api::Versioned {
+    api::Versioned {
+        value: v.to_string(),
+        version: v.version,
+    }
+}
+
+/// A key as the API shows it (also what `aunsorm key show --format json` prints locally).
+#[must_use]
+pub fn key_info(i: &KeyInfo) -> api::KeyInfo {
+    let state = |st: VersionState| match st {
+        VersionState::Active => "active",
+        VersionState::DecryptOnly => "decrypt-only",
+        VersionState::Disabled => "disabled",
+        VersionState::Destroyed => "destroyed",
+        _ => "unknown",
+    };
+    let p = &i.policy;
+    api::KeyInfo {
+        name: i.name.to_string(),
+        alg: i.alg.id().to_owned(),
+        purpose: format!("{:?}", p.purpose).to_lowercase(),
+        min_decryption_version: p.min_decryption_version,
+        min_encryption_version: p.min_encryption_version,
+        exportable: p.exportable,
+        deletion_allowed: p.deletion_allowed,
+        auto_rotate_secs: p.auto_rotate_secs,
+        created_at: i.created_at,
+        not_after: i.not_after,
+        latest_version: i.latest_version(),
+        versions: i
+            .versions
+            .iter()
+            .map(|v| api::VersionInfo {
+                version: v.number,
+                state: state(v.state).to_owned(),
+                created_at: v.created_at,
+                public_key: (!v.public_key.is_empty()).then(|| Base64(v.public_key.clone())),
+            })
+            .collect(),
+    }
+}
