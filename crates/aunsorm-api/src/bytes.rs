@@ -117,10 +117,16 @@ impl<'de> Deserialize<'de> for SecretBase64 {
     }
 }
 
+/// Canonical standard base64: padded, and with zero bits after the last byte (what the
+/// decoder accepts).
+pub const BASE64_PATTERN: &str =
+    "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
+
 fn base64_schema() -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Byte)))
+        .pattern(Some(BASE64_PATTERN))
         .description(Some("standard base64"))
         .into()
 }
@@ -142,6 +148,29 @@ impl ToSchema for SecretBase64 {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_decoder_accepts_only_canonical_base64_as_the_pattern_says() {
+        // The rules BASE64_PATTERN encodes: padded to 4, and zero bits after the last
+        // byte (`AB==` and `AAB=` carry stray bits).
+        for (t, ok) in [
+            ("", true),
+            ("AA==", true),
+            ("AB==", false),
+            ("AAA=", true),
+            ("AAB=", false),
+            ("AAAA", true),
+            ("A===", false),
+            ("AA=A", false),
+            ("QQ", false),
+            ("Zm9v", true),
+            ("Zm8=", true),
+            ("Zg==", true),
+        ] {
+            let decoded: Result<Base64, _> = serde_json::from_str(&format!("\"{t}\""));
+            assert_eq!(decoded.is_ok(), ok, "{t}");
+        }
+    }
 
     #[test]
     fn round_trip_and_reject_bad_base64() {

@@ -14,7 +14,7 @@ pub mod kms;
 pub mod log;
 pub mod sys;
 
-pub use bytes::{Base64, SecretBase64, SecretText};
+pub use bytes::{BASE64_PATTERN, Base64, SecretBase64, SecretText};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -180,7 +180,10 @@ fn cli_session_against_the_server_and_no_secret_in_logs() {
     let wk = ok(&a, t, &["key", "wrapping-key"], b"");
     assert!(wk.starts_with("-----BEGIN PUBLIC KEY-----"), "{wk}");
     let att = ok(&a, t, &["key", "attest", "imp/ed"], b"");
-    assert!(att.contains("key: imp/ed\n") && att.contains("signature: "), "{att}");
+    assert!(
+        att.contains("key: imp/ed\n") && att.contains("signature: "),
+        "{att}"
+    );
     let att_key = ok(&a, t, &["key", "attestation-key"], b"");
     let statement = dir.path().join("statement");
     let sig_file = dir.path().join("statement.sig");
@@ -189,18 +192,34 @@ fn cli_session_against_the_server_and_no_secret_in_logs() {
     let sig_path = sig_file.to_str().unwrap();
     std::fs::write(
         &statement,
-        ok(&a, t, &["key", "attest", "imp/ed", "--sig-out", sig_path], b""),
+        ok(
+            &a,
+            t,
+            &["key", "attest", "imp/ed", "--sig-out", sig_path],
+            b"",
+        ),
     )
     .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_aunsorm"))
         .args(["pkey", "verify", "--pub"])
         .arg(&key_file)
-        .args(["--context", "aunsorm attestation v1", "--sig", sig_path, "--in"])
+        .args([
+            "--context",
+            "aunsorm attestation v1",
+            "--sig",
+            sig_path,
+            "--in",
+        ])
         .arg(&statement)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    ok(&a, t, &["key", "create", "app/old", "--alg", "aes-256-gcm"], b"");
+    ok(
+        &a,
+        t,
+        &["key", "create", "app/old", "--alg", "aes-256-gcm"],
+        b"",
+    );
     let doomed = ok(&a, t, &["encrypt", "app/old"], b"x");
     ok(&a, t, &["key", "rotate", "app/old"], b"");
     ok(&a, t, &["key", "destroy", "app/old#v1"], b"");

@@ -2,14 +2,14 @@
 //! tiles, entry bundles) and Merkle proofs. Scope log:read.
 
 use crate::auth::{Bearer, Scope};
-use crate::json::{Json, Query};
+use crate::json::{Json, Path, Query};
 use crate::{ApiError, AppState};
 use aunsorm_api::Base64;
 use aunsorm_api::log as api;
 use aunsorm_log::tiles::{TILE_WIDTH, TileRequest, parse_tile_path};
 use aunsorm_log::{Log, LogError};
 use axum::Router;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;

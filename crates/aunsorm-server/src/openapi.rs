@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         crate::kms::ops::decap, crate::kms::ops::wrap, crate::kms::ops::unwrap,
         crate::kms::batch::batch,
     ),
+    components(schemas(aunsorm_api::sys::IdKind, aunsorm_api::kms::WrappingAlg)),
     tags((name = "kms", description = "keys and operations"), (name = "sys", description = "server state"), (name = "auth", description = "capability tokens"), (name = "log", description = "the transparency log"))
 )]
 struct Doc;

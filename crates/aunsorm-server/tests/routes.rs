@@ -615,6 +615,13 @@ async fn import_export_destroy_and_attest() {
     assert!(s.is_client_error());
     let (s, v) = post(app, "/v1/kms/keys/plain/versions/9/destroy", json!(null)).await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "no_such_key"));
+    // A path parameter of the wrong type is a JSON error like any other.
+    let (s, v) = post(app, "/v1/kms/keys/plain/versions/-1/destroy", json!(null)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_input"),
+        "{v}"
+    );
 
     // Attestation: signed by the attestation key the API serves, over a statement
     // naming the key and its fingerprint.

@@ -3,13 +3,13 @@
 
 use super::{key_info, name, permit, run, run_blocking};
 use crate::auth::{Bearer, Scope};
-use crate::json::{Json, Query};
+use crate::json::{Json, Path, Query};
 use crate::{ApiError, AppState};
 use aunsorm_api::kms as api;
 use aunsorm_api::{Base64, SecretBase64};
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{KeyConfig, KeyOptions, KeyRef, WrappingKeyAlg};
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 
 /// Create a key.
