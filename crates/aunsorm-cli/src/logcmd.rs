@@ -1,11 +1,14 @@
-//! `aunsorm log ...`: the local store's transparency log. `verify` is what a witness
-//! runs: it trusts nothing stored, only the verifier keys and a checkpoint it kept.
+//! `aunsorm log ...`: the transparency log of the local store, or of the server named by
+//! `--addr` (through its tlog-tiles endpoints). `verify` is what a witness runs: it
+//! trusts nothing stored or served, only the verifier keys and a checkpoint it kept.
 
+use crate::custody::{Remote, remote};
 use crate::io::read_all;
 use crate::local::{StoreArgs, unsealed};
 use crate::{Failure, usage};
+use aunsorm_log::tiles::{TILE_WIDTH, decode_bundle, entries_path};
 use aunsorm_log::{
-    LogError, NoteVerifier, audit, find_entry, prove_inclusion, verified_checkpoint,
+    LogError, NoteVerifier, audit, audit_bundles, find_entry, prove_inclusion, verified_checkpoint,
 };
 use aunsorm_server::node::{LOG_FILE, STORE_ORIGIN as LOCAL_ORIGIN};
 use aunsorm_store::{LogStore, SqliteLogStore};
@@ -57,6 +60,9 @@ pub(crate) enum LogCmd {
 }
 
 pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
+    if let Some(r) = remote(s)? {
+        return remote_log(&r, cmd);
+    }
     match cmd {
         LogCmd::Checkpoint => {
             let k = unsealed(s)?;
@@ -161,6 +167,193 @@ pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// The same commands against a server, through its tlog-tiles endpoints: what a remote
+/// witness runs. Nothing the server says is trusted beyond the verifier keys (pin them
+/// with `log keys > FILE` and pass `--keys FILE`; without it they are fetched).
+fn remote_log(r: &Remote, cmd: LogCmd) -> Result<(), Failure> {
+    match cmd {
+        LogCmd::Checkpoint => {
+            let note = r.run(async |c| c.checkpoint().await)?;
+            print!("{}", String::from_utf8_lossy(&note));
+            Ok(())
+        }
+        LogCmd::Keys => {
+            print!("{}", r.run(async |c| c.log_keys().await)?);
+            Ok(())
+        }
+        LogCmd::Entries { start, limit } => {
+            let (_, cp) = remote_checkpoint(r, None)?;
+            let end = start.saturating_add(limit).min(cp.size);
+            let mut i = start;
+            while i < end {
+                let entries = bundle(r, i / TILE_WIDTH, cp.size)?;
+                for e in &entries[usize::try_from(i % TILE_WIDTH).unwrap_or(0)..] {
+                    if i >= end {
+                        break;
+                    }
+                    println!("{}", String::from_utf8_lossy(e));
+                    i += 1;
+                }
+            }
+            Ok(())
+        }
+        LogCmd::Prove { index, event } => {
+            let (note, cp) = remote_checkpoint(r, None)?;
+            let index = match (index, event) {
+                (Some(i), _) => i,
+                (None, Some(f)) => {
+                    let want = event_bytes(&f)?;
+                    let mut found = None;
+                    let mut n = 0;
+                    while found.is_none() && n * TILE_WIDTH < cp.size {
+                        found = bundle(r, n, cp.size)?
+                            .iter()
+                            .position(|e| *e == want)
+                            .map(|p| n * TILE_WIDTH + p as u64);
+                        n += 1;
+                    }
+                    found.ok_or_else(|| Failure::Invalid("the event is not in the log".into()))?
+                }
+                (None, None) => return Err(usage("give --index or --event")),
+            };
+            if index >= cp.size {
+                return Err(usage(format!(
+                    "index {index} is beyond the log size {}",
+                    cp.size
+                )));
+            }
+            let entries = bundle(r, index / TILE_WIDTH, cp.size)?;
+            let entry = entries
+                .get(usize::try_from(index % TILE_WIDTH).unwrap_or(usize::MAX))
+                .cloned()
+                .unwrap_or_default();
+            let p = r.run(async |c| c.inclusion_proof(index, Some(cp.size)).await)?;
+            let proof: Vec<aunsorm_log::Hash> = p
+                .hashes
+                .iter()
+                .map(|h| h.0.as_slice().try_into())
+                .collect::<Result<_, _>>()
+                .map_err(|_| Failure::Invalid("a proof hash is not 32 bytes".into()))?;
+            let leaf = aunsorm_log::merkle::leaf_hash(&entry);
+            aunsorm_log::merkle::verify_inclusion(index, cp.size, &leaf, &proof, &cp.root)
+                .map_err(invalid)?;
+            let out = serde_json::json!({
+                "index": index,
+                "size": cp.size,
+                "entry": String::from_utf8_lossy(&entry),
+                "leaf_hash": hex::encode(leaf),
+                "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+                "checkpoint": String::from_utf8_lossy(&note),
+            });
+            println!("{out:#}");
+            Ok(())
+        }
+        LogCmd::Verify {
+            trusted,
+            event,
+            keys,
+        } => {
+            let verifiers = verifier_keys(r, keys)?;
+            let note = r.run(async |c| c.checkpoint().await)?;
+            let origin = note_origin(&note)?;
+            let trusted = trusted
+                .map(|f| read_all(&Some(f), "trusted checkpoint"))
+                .transpose()?;
+            let want = event.map(|f| event_bytes(&f)).transpose()?;
+            let mut found = None;
+            let mut fetch_error = None;
+            let result = audit_bundles(
+                &note,
+                &verifiers,
+                &origin,
+                trusted.as_deref(),
+                |n, w| {
+                    let path = entries_path(n, w);
+                    let path = path.trim_start_matches("tile/");
+                    match r.run(async |c| c.tile(path).await) {
+                        Ok(b) => decode_bundle(&b),
+                        Err(e) => {
+                            fetch_error = Some(e);
+                            Err(LogError::InvalidInput("fetch failed".into()))
+                        }
+                    }
+                },
+                |i, e| {
+                    if found.is_none() && want.as_deref() == Some(e) {
+                        found = Some(i);
+                    }
+                },
+            );
+            if let Some(e) = fetch_error {
+                return Err(e);
+            }
+            let report = result.map_err(invalid)?;
+            if want.is_some() {
+                let i =
+                    found.ok_or_else(|| Failure::Invalid("the event is not in the log".into()))?;
+                eprintln!("event included at index {i}");
+            }
+            println!(
+                "valid: {} entries, root {}{}",
+                report.entries,
+                B64.encode(report.checkpoint.root),
+                if trusted.is_some() {
+                    ", consistent with the trusted checkpoint"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Verifier keys from `--keys`, else from the server (trust on first use).
+fn verifier_keys(r: &Remote, keys: Option<PathBuf>) -> Result<Vec<NoteVerifier>, Failure> {
+    let text = match keys {
+        Some(f) => String::from_utf8(read_all(&Some(f), "verifier keys")?)
+            .map_err(|_| usage("--keys: not UTF-8"))?,
+        None => {
+            eprintln!(
+                "note: verifier keys fetched from the server; pin them with `log keys` and --keys"
+            );
+            r.run(async |c| c.log_keys().await)?
+        }
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(NoteVerifier::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(log_err)
+}
+
+/// The origin line of a checkpoint note (checked by the signature verification after).
+fn note_origin(note: &[u8]) -> Result<String, Failure> {
+    let n = aunsorm_log::SignedNote::parse(note).map_err(log_err)?;
+    Ok(aunsorm_log::Checkpoint::parse(&n.text)
+        .map_err(log_err)?
+        .origin)
+}
+
+/// The server's checkpoint, verified with the keys it serves.
+fn remote_checkpoint(
+    r: &Remote,
+    keys: Option<PathBuf>,
+) -> Result<(Vec<u8>, aunsorm_log::Checkpoint), Failure> {
+    let verifiers = verifier_keys(r, keys)?;
+    let note = r.run(async |c| c.checkpoint().await)?;
+    let cp = verified_checkpoint(&note, &verifiers, &note_origin(&note)?).map_err(invalid)?;
+    Ok((note, cp))
+}
+
+/// Entry bundle `n` of a log of `size` entries.
+fn bundle(r: &Remote, n: u64, size: u64) -> Result<Vec<Vec<u8>>, Failure> {
+    let width = size.saturating_sub(n * TILE_WIDTH).min(TILE_WIDTH);
+    let path = entries_path(n, width);
+    let bytes = r.run(async |c| c.tile(path.trim_start_matches("tile/")).await)?;
+    decode_bundle(&bytes).map_err(log_err)
 }
 
 fn attached(k: &aunsorm_kms::Kms) -> Result<std::sync::Arc<aunsorm_log::Log>, Failure> {

@@ -157,6 +157,12 @@ fn cli_session_against_the_server_and_no_secret_in_logs() {
     }
     assert!(ciphertexts.len() >= 3 && signatures.len() >= 10);
 
+    // A witness pins the log's verifier keys and keeps a checkpoint.
+    let keys_file = dir.path().join("log-keys");
+    let trusted_file = dir.path().join("trusted-checkpoint");
+    std::fs::write(&keys_file, ok(&a, t, &["log", "keys"], b"")).unwrap();
+    std::fs::write(&trusted_file, ok(&a, t, &["log", "checkpoint"], b"")).unwrap();
+
     // Rotate, then rewrap an old ciphertext to the new version.
     let (aes, old_ct) = ciphertexts[0].clone();
     assert_eq!(
@@ -286,6 +292,66 @@ fn cli_session_against_the_server_and_no_secret_in_logs() {
     assert!(
         metrics.contains("kms_ops_total{op=\"decrypt\"}"),
         "{metrics}"
+    );
+
+    // The witness checks the served log (tlog-tiles) against its pinned keys and the
+    // checkpoint it kept before the restart, proves an entry, and reads entries.
+    let (kf, tf) = (keys_file.to_str().unwrap(), trusted_file.to_str().unwrap());
+    let v = ok(
+        &a,
+        t,
+        &["log", "verify", "--keys", kf, "--trusted", tf],
+        b"",
+    );
+    assert!(v.contains("consistent with the trusted checkpoint"), "{v}");
+    let entries = ok(
+        &a,
+        t,
+        &["log", "entries", "--start", "2", "--limit", "3"],
+        b"",
+    );
+    assert_eq!(entries.lines().count(), 3, "{entries}");
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, entries.lines().nth(1).unwrap()).unwrap();
+    let ev = event.to_str().unwrap();
+    let proof: serde_json::Value =
+        serde_json::from_str(&ok(&a, t, &["log", "prove", "--event", ev], b"")).unwrap();
+    assert_eq!(proof["index"], 3);
+    let v = ok(&a, t, &["log", "verify", "--keys", kf, "--event", ev], b"");
+    assert!(v.starts_with("valid: "), "{v}");
+    // Another server's keys do not verify this log: exit 1.
+    let other = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_aunsorm"))
+        .args(["--store"])
+        .arg(other.path())
+        .args(["operator", "init", "--passphrase-env", "P"])
+        .env("P", "another store")
+        .env_remove("AUNSORM_ADDR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_aunsorm"))
+        .args(["--store"])
+        .arg(other.path())
+        .args(["log", "keys"])
+        .env("AUNSORM_PASSPHRASE", "another store")
+        .env_remove("AUNSORM_ADDR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let other_keys = dir.path().join("other-keys");
+    std::fs::write(&other_keys, &o.stdout).unwrap();
+    let o = cli(
+        &a,
+        t,
+        &["log", "verify", "--keys", other_keys.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
     stop(s.child);
 

@@ -745,6 +745,15 @@ impl Client {
         self.bytes("/v1/log/checkpoint").await
     }
 
+    /// `GET /v1/log/keys`: the checkpoint verifier keys, one per line.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn log_keys(&self) -> Result<String, Error> {
+        let b = self.bytes("/v1/log/keys").await?;
+        String::from_utf8(b).map_err(|_| Error::Protocol("verifier keys: not UTF-8".into()))
+    }
+
     /// `GET /v1/log/tile/...`: a hash tile or entry bundle.
     ///
     /// # Errors

@@ -673,3 +673,71 @@ pub fn audit(
         entries: size,
     })
 }
+
+/// Checks a log through its entry bundles, as a remote witness does over tlog-tiles:
+/// the checkpoint's signatures, every entry (rehashed) against the checkpoint's root,
+/// and — given a checkpoint the caller kept — that the log extends it (the root of the
+/// first `trusted.size` entries must be the trusted root). `bundle(n, width)` fetches
+/// entry bundle `n` holding `width` entries; `each(index, entry)` sees every entry.
+///
+/// # Errors
+/// As [`audit`]: [`LogError::InvalidSignature`], [`LogError::Corrupt`] (a bundle of
+/// the wrong size, an entry that is not an event, entries that do not hash to the
+/// root), [`LogError::Inconsistent`]; and whatever `bundle` fails with.
+pub fn audit_bundles(
+    note: &[u8],
+    verifiers: &[NoteVerifier],
+    origin: &str,
+    trusted: Option<&[u8]>,
+    mut bundle: impl FnMut(u64, u64) -> Result<Vec<Vec<u8>>>,
+    mut each: impl FnMut(u64, &[u8]),
+) -> Result<AuditReport> {
+    let cp = verified_checkpoint(note, verifiers, origin)?;
+    let old = trusted
+        .map(|t| verified_checkpoint(t, verifiers, origin))
+        .transpose()?;
+    if let Some(o) = old.as_ref().filter(|o| o.size > cp.size) {
+        return Err(LogError::Inconsistent(format!(
+            "the log has {} entries, fewer than the trusted checkpoint's {}",
+            cp.size, o.size
+        )));
+    }
+    let mut frontier = Frontier::default();
+    let mut old_root = None;
+    let mut index = 0;
+    while index < cp.size {
+        let n = index / TILE_WIDTH;
+        let width = (cp.size - n * TILE_WIDTH).min(TILE_WIDTH);
+        let entries = bundle(n, width)?;
+        if entries.len() as u64 != width {
+            return Err(LogError::Corrupt(
+                "an entry bundle holds the wrong number of entries",
+            ));
+        }
+        for e in &entries {
+            Event::parse(e).map_err(|_| LogError::Corrupt("an entry is not an event"))?;
+            frontier.push(merkle::leaf_hash(e), |_, _, _| {});
+            each(index, e);
+            index += 1;
+            if old.as_ref().is_some_and(|o| o.size == index) {
+                old_root = Some(frontier.root());
+            }
+        }
+    }
+    if frontier.root() != cp.root {
+        return Err(LogError::Corrupt(
+            "entries do not match the checkpoint's root",
+        ));
+    }
+    if let Some(o) = old.filter(|o| o.size > 0)
+        && old_root != Some(o.root)
+    {
+        return Err(LogError::Inconsistent(
+            "the log is not an extension of the trusted checkpoint".into(),
+        ));
+    }
+    Ok(AuditReport {
+        checkpoint: cp,
+        entries: index,
+    })
+}

@@ -288,3 +288,65 @@ fn copy_db(from: &Path, to: &Path) {
     }
     let _ = std::fs::remove_file(to.join("log.db-shm"));
 }
+
+/// `audit_bundles` over the log's own entry bundles, as a remote witness reads them.
+fn witness(log: &Log, keys: &Keys, trusted: Option<&[u8]>) -> aunsorm_log::Result<u64> {
+    let note = log.checkpoint()?;
+    let mut seen = 0;
+    let r = aunsorm_log::audit_bundles(
+        &note,
+        &keys.verifiers(),
+        ORIGIN,
+        trusted,
+        |n, w| tiles::decode_bundle(&log.entry_bundle(n, w)?),
+        |i, _| {
+            if i == seen {
+                seen += 1;
+            }
+        },
+    )?;
+    // `each` saw every entry, once, in order.
+    Ok(if r.entries == seen { seen } else { u64::MAX })
+}
+
+#[test]
+fn a_witness_checks_the_log_through_its_entry_bundles() {
+    let keys = Keys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = filled(dir.path(), &keys, 600); // two full bundles and a partial one
+    let log = open(&path, &keys);
+    let early = log.checkpoint().unwrap();
+    log.append(&op(600)).unwrap();
+    assert_eq!(witness(&log, &keys, Some(&early)).unwrap(), 601);
+    let later = log.checkpoint().unwrap();
+    drop(log);
+
+    // An edited entry no longer hashes to the signed root.
+    sql(
+        &path,
+        "UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'req-300\"', 'req-301\"') AS BLOB) WHERE idx = 300",
+    );
+    let log = open(&path, &keys);
+    let got = witness(&log, &keys, None);
+    assert!(matches!(got, Err(LogError::Corrupt(_))), "{got:?}");
+    drop(log);
+
+    // A forked log (same keys, other entries) does not extend the trusted checkpoint,
+    // and a shorter one is refused outright.
+    let dir2 = tempfile::tempdir().unwrap();
+    let log = open(&dir2.path().join("log.db"), &keys);
+    for i in 1000..1700 {
+        log.append(&op(i)).unwrap();
+    }
+    let got = witness(&log, &keys, Some(&later));
+    assert!(matches!(got, Err(LogError::Inconsistent(_))), "{got:?}");
+    let dir3 = tempfile::tempdir().unwrap();
+    let short = filled(dir3.path(), &keys, 10);
+    let log = open(&short, &keys);
+    let got = witness(&log, &keys, Some(&later));
+    assert!(matches!(got, Err(LogError::Inconsistent(_))), "{got:?}");
+
+    // Another log's keys: the checkpoint does not verify.
+    let got = witness(&log, &Keys::new(), None);
+    assert!(matches!(got, Err(LogError::InvalidSignature(_))), "{got:?}");
+}

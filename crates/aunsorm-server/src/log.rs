@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/checkpoint", get(checkpoint))
+        .route("/keys", get(keys))
         .route("/tile/{*path}", get(tile))
         .route("/proof/inclusion", get(inclusion))
         .route("/proof/consistency", get(consistency))
@@ -58,6 +59,24 @@ pub(crate) async fn checkpoint(
         ],
         note,
     ))
+}
+
+/// The checkpoint verifier keys (signed-note vkeys: Ed25519, then ML-DSA-44), one per
+/// line. A witness should pin them once rather than fetch them on every check.
+#[utoipa::path(get, path = "/v1/log/keys", tag = "log",
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = "4XX", body = aunsorm_api::ErrorBody)))]
+pub(crate) async fn keys(
+    State(s): State<AppState>,
+    Extension(b): Extension<Bearer>,
+) -> Result<impl IntoResponse, ApiError> {
+    let log = open(&s, &b)?;
+    let text: String = log
+        .verifiers()
+        .iter()
+        .map(|v| format!("{}\n", v.encode()))
+        .collect();
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
 /// A hash tile (`tile/L/N[.p/W]`) or entry bundle (`tile/entries/N[.p/W]`), laid out as

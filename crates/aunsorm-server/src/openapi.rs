@@ -8,7 +8,7 @@ use utoipa::OpenApi;
     paths(
         crate::sys::health, crate::sys::init, crate::sys::unseal, crate::sys::seal,
         crate::ids::random_bytes, crate::ids::ids,
-        crate::log::checkpoint, crate::log::tile, crate::log::inclusion, crate::log::consistency,
+        crate::log::checkpoint, crate::log::keys, crate::log::tile, crate::log::inclusion, crate::log::consistency,
         crate::tokens::create_token, crate::tokens::revoke_token,
         crate::kms::keys::create_key, crate::kms::keys::list_keys, crate::kms::keys::show_key,
         crate::kms::keys::delete_key, crate::kms::keys::rotate_key,
