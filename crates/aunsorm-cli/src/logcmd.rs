@@ -109,15 +109,7 @@ pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
                 .map_err(|e| log_err(e.into()))?
                 .pop()
                 .unwrap_or_default();
-            let out = serde_json::json!({
-                "index": index,
-                "size": cp.size,
-                "entry": String::from_utf8_lossy(&entry),
-                "leaf_hash": hex::encode(aunsorm_log::merkle::leaf_hash(&entry)),
-                "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-                "checkpoint": String::from_utf8_lossy(&note),
-            });
-            println!("{out:#}");
+            print_proof(index, cp.size, &entry, &proof, &note);
             Ok(())
         }
         LogCmd::Verify {
@@ -126,15 +118,7 @@ pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
             keys,
         } => {
             let verifiers = match keys {
-                Some(f) => {
-                    let text = String::from_utf8(read_all(&Some(f), "verifier keys")?)
-                        .map_err(|_| usage("--keys: not UTF-8"))?;
-                    text.lines()
-                        .filter(|l| !l.trim().is_empty())
-                        .map(NoteVerifier::parse)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(log_err)?
-                }
+                Some(f) => parse_keys(&keys_file(f)?)?,
                 None => {
                     let k = unsealed(s)?;
                     attached(&k)?.verifiers().to_vec()
@@ -154,16 +138,7 @@ pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
                 prove_inclusion(&store, &report.checkpoint, index).map_err(invalid)?;
                 eprintln!("event included at index {index}");
             }
-            println!(
-                "valid: {} entries, root {}{}",
-                report.entries,
-                B64.encode(report.checkpoint.root),
-                if trusted.is_some() {
-                    ", consistent with the trusted checkpoint"
-                } else {
-                    ""
-                }
-            );
+            print_valid(&report, trusted.is_some());
             Ok(())
         }
     }
@@ -239,15 +214,7 @@ fn remote_log(r: &Remote, cmd: LogCmd) -> Result<(), Failure> {
             let leaf = aunsorm_log::merkle::leaf_hash(&entry);
             aunsorm_log::merkle::verify_inclusion(index, cp.size, &leaf, &proof, &cp.root)
                 .map_err(invalid)?;
-            let out = serde_json::json!({
-                "index": index,
-                "size": cp.size,
-                "entry": String::from_utf8_lossy(&entry),
-                "leaf_hash": hex::encode(leaf),
-                "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-                "checkpoint": String::from_utf8_lossy(&note),
-            });
-            println!("{out:#}");
+            print_proof(index, cp.size, &entry, &proof, &note);
             Ok(())
         }
         LogCmd::Verify {
@@ -295,16 +262,7 @@ fn remote_log(r: &Remote, cmd: LogCmd) -> Result<(), Failure> {
                     found.ok_or_else(|| Failure::Invalid("the event is not in the log".into()))?;
                 eprintln!("event included at index {i}");
             }
-            println!(
-                "valid: {} entries, root {}{}",
-                report.entries,
-                B64.encode(report.checkpoint.root),
-                if trusted.is_some() {
-                    ", consistent with the trusted checkpoint"
-                } else {
-                    ""
-                }
-            );
+            print_valid(&report, trusted.is_some());
             Ok(())
         }
     }
@@ -313,8 +271,7 @@ fn remote_log(r: &Remote, cmd: LogCmd) -> Result<(), Failure> {
 /// Verifier keys from `--keys`, else from the server (trust on first use).
 fn verifier_keys(r: &Remote, keys: Option<PathBuf>) -> Result<Vec<NoteVerifier>, Failure> {
     let text = match keys {
-        Some(f) => String::from_utf8(read_all(&Some(f), "verifier keys")?)
-            .map_err(|_| usage("--keys: not UTF-8"))?,
+        Some(f) => keys_file(f)?,
         None => {
             eprintln!(
                 "note: verifier keys fetched from the server; pin them with `log keys` and --keys"
@@ -322,11 +279,47 @@ fn verifier_keys(r: &Remote, keys: Option<PathBuf>) -> Result<Vec<NoteVerifier>,
             r.run(async |c| c.log_keys().await)?
         }
     };
+    parse_keys(&text)
+}
+
+fn keys_file(f: PathBuf) -> Result<String, Failure> {
+    String::from_utf8(read_all(&Some(f), "verifier keys")?).map_err(|_| usage("--keys: not UTF-8"))
+}
+
+/// Verifier keys, one per line (as `log keys` prints them).
+fn parse_keys(text: &str) -> Result<Vec<NoteVerifier>, Failure> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(NoteVerifier::parse)
         .collect::<Result<Vec<_>, _>>()
         .map_err(log_err)
+}
+
+/// An inclusion proof as `log prove` prints it.
+fn print_proof(index: u64, size: u64, entry: &[u8], proof: &[aunsorm_log::Hash], note: &[u8]) {
+    let out = serde_json::json!({
+        "index": index,
+        "size": size,
+        "entry": String::from_utf8_lossy(entry),
+        "leaf_hash": hex::encode(aunsorm_log::merkle::leaf_hash(entry)),
+        "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+        "checkpoint": String::from_utf8_lossy(note),
+    });
+    println!("{out:#}");
+}
+
+/// What `log verify` prints for a log that checks out.
+fn print_valid(report: &aunsorm_log::AuditReport, trusted: bool) {
+    println!(
+        "valid: {} entries, root {}{}",
+        report.entries,
+        B64.encode(report.checkpoint.root),
+        if trusted {
+            ", consistent with the trusted checkpoint"
+        } else {
+            ""
+        }
+    );
 }
 
 /// The origin line of a checkpoint note (checked by the signature verification after).
@@ -353,7 +346,14 @@ fn bundle(r: &Remote, n: u64, size: u64) -> Result<Vec<Vec<u8>>, Failure> {
     let width = size.saturating_sub(n * TILE_WIDTH).min(TILE_WIDTH);
     let path = entries_path(n, width);
     let bytes = r.run(async |c| c.tile(path.trim_start_matches("tile/")).await)?;
-    decode_bundle(&bytes).map_err(log_err)
+    let entries = decode_bundle(&bytes).map_err(log_err)?;
+    if entries.len() as u64 != width {
+        return Err(Failure::Invalid(format!(
+            "entry bundle {n} holds {} entries, not {width}",
+            entries.len()
+        )));
+    }
+    Ok(entries)
 }
 
 fn attached(k: &aunsorm_kms::Kms) -> Result<std::sync::Arc<aunsorm_log::Log>, Failure> {

@@ -3,7 +3,7 @@
 //! others. Their audit entries go to the log together, and the answer waits until all
 //! are durable (one group commit rather than one per operation).
 
-use super::{caller, ops};
+use super::{blocking, caller, ops};
 use crate::auth::Bearer;
 use crate::json::Json;
 use crate::{ApiError, AppState, request_id};
@@ -51,7 +51,7 @@ pub(crate) async fn batch(
     let kms = s.kms.clone();
     // A batch may hold a thousand post-quantum signatures: it runs on the blocking pool,
     // all on one thread (the deferred audit entries are collected per thread).
-    let audited = tokio::task::spawn_blocking(move || {
+    let audited = blocking(move || {
         deferred(c, || {
             Ok(req
                 .ops
@@ -73,8 +73,7 @@ pub(crate) async fn batch(
                 .collect())
         })
     })
-    .await
-    .map_err(|_| ApiError::new("internal", "internal error"))?;
+    .await?;
     Ok(Json(api::BatchResults {
         results: audited.await?,
     }))

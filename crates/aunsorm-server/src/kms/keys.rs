@@ -1,7 +1,7 @@
 //! Keys: create, list, show, delete, rotate, configure, import, export, destroy a
 //! version, attest; and the server's wrapping and attestation public keys.
 
-use super::{key_info, name, permit, run, run_blocking};
+use super::{blocking, key_info, name, permit, run, run_blocking};
 use crate::auth::{Bearer, Scope};
 use crate::json::{Json, Path, Query};
 use crate::{ApiError, AppState};
@@ -236,9 +236,7 @@ pub(crate) async fn wrapping_key(
         api::WrappingAlg::Rsa4096 => (WrappingKeyAlg::Rsa4096, "rsa-4096"),
     };
     let kms = s.kms.clone();
-    let key = tokio::task::spawn_blocking(move || kms.wrapping_key(alg))
-        .await
-        .map_err(|_| ApiError::new("internal", "internal error"))??;
+    let key = blocking(move || kms.wrapping_key(alg)).await??;
     Ok(Json(api::PublicKeyPem {
         alg: id.to_owned(),
         public_key_pem: key.to_spki_pem()?,
@@ -252,9 +250,7 @@ pub(crate) async fn attestation_key(
     State(s): State<AppState>,
 ) -> Result<Json<api::PublicKeyPem>, ApiError> {
     let kms = s.kms.clone();
-    let key = tokio::task::spawn_blocking(move || kms.attestation_key())
-        .await
-        .map_err(|_| ApiError::new("internal", "internal error"))??;
+    let key = blocking(move || kms.attestation_key()).await??;
     Ok(Json(api::PublicKeyPem {
         alg: "ml-dsa-65".to_owned(),
         public_key_pem: key.to_spki_pem()?,

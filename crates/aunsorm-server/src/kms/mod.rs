@@ -86,10 +86,17 @@ async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce(&Kms) -> aunsorm_kms::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let kms = s.kms.clone();
-    let audited = tokio::task::spawn_blocking(move || deferred(c, || f(&kms)))
-        .await
-        .map_err(|_| ApiError::new("internal", "internal error"))?;
+    let audited = blocking(move || deferred(c, || f(&kms))).await?;
     Ok(audited.await?)
+}
+
+/// Runs `f` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new("internal", "internal error"))
 }
 
 fn name(s: &str) -> Result<KeyName, ApiError> {
