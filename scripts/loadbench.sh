@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 SECS=${AUNSORM_LOADBENCH_SECS:-10}
 CONNS=${AUNSORM_LOADBENCH_CONNS:-"1 16 64"}
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
-cargo build --release -q -p aunsorm-cli -p aunsorm-server --example bare
+# Two builds: with `--example`, cargo builds only the example, not the `aunsorm` binary.
+cargo build --release -q -p aunsorm-cli --bin aunsorm
+cargo build --release -q -p aunsorm-server --example bare
 BIN=target/release/aunsorm
 BARE=target/release/examples/bare
 work=$(mktemp -d)

@@ -311,13 +311,22 @@ fn print_proof(index: u64, size: u64, entry: &[u8], proof: &[aunsorm_log::Hash],
 /// What `log verify` prints for a log that checks out.
 fn print_valid(report: &aunsorm_log::AuditReport, trusted: bool) {
     println!(
-        "valid: {} entries, root {}{}",
+        "valid: {} entries, root {}{}{}",
         report.entries,
         B64.encode(report.checkpoint.root),
         if trusted {
             ", consistent with the trusted checkpoint"
         } else {
             ""
+        },
+        if report.unsigned > 0 {
+            format!(
+                " ({} stored after the signed checkpoint of {}: the log stopped before \
+                 the next one; opening it signs them)",
+                report.unsigned, report.checkpoint.size
+            )
+        } else {
+            String::new()
         }
     );
 }

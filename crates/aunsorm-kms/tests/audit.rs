@@ -230,7 +230,7 @@ fn deferred_results_are_released_once_their_entries_are_durable() {
     let kms = Arc::new(kms);
     kms.create(&name("d/sig"), Algorithm::Ed25519, &KeyOptions::default())
         .unwrap();
-    let before = kms.log().unwrap().size().unwrap();
+    let before = kms.log().unwrap().sync().unwrap();
     // Blocking release.
     let caller = |i: usize| Caller {
         token: Some(format!("tok-{i}")),
@@ -268,7 +268,7 @@ fn deferred_results_are_released_once_their_entries_are_durable() {
         .unwrap_err();
     assert_eq!(err.code(), "no_such_key");
     let log = kms.log().unwrap();
-    assert_eq!(log.size().unwrap(), before + 67); // sign, verify, 64 signs, the failure
+    assert_eq!(log.sync().unwrap(), before + 67); // sign, verify, 64 signs, the failure
     let ev = events(dir.path());
     let mut tokens: Vec<String> = ev
         .iter()

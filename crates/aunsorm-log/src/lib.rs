@@ -17,8 +17,8 @@ pub use checkpoint::Checkpoint;
 pub use error::{LogError, Result};
 pub use event::{Event, KeyEvent, OpEvent};
 pub use log::{
-    AuditReport, CheckpointSigners, Log, MAX_BATCH, QUEUE_CAPACITY, audit, audit_bundles,
-    find_entry, prove_inclusion, verified_checkpoint,
+    AuditReport, CHECKPOINT_INTERVAL, CheckpointSigners, Log, MAX_BATCH, QUEUE_CAPACITY, audit,
+    audit_bundles, find_entry, prove_inclusion, verified_checkpoint,
 };
 pub use note::{NoteSigner, NoteVerifier, SignedNote};
 pub use ticket::Ticket;

@@ -91,6 +91,14 @@ fn concurrent_appends_proofs_tiles_and_reopen() {
         "every entry has its own index, no gap"
     );
 
+    // Acknowledged entries are durable; the checkpoint covering them follows within
+    // the checkpoint interval, or at once when asked for.
+    assert_eq!(log.sync().unwrap(), 2400);
+    assert_eq!(
+        log.sync().unwrap(),
+        2400,
+        "nothing new: the same checkpoint"
+    );
     let cp = verified_checkpoint(&log.checkpoint().unwrap(), &keys.verifiers(), ORIGIN).unwrap();
     assert_eq!(cp.size, 2400);
     for i in (0..2400).step_by(97) {
@@ -135,8 +143,28 @@ fn concurrent_appends_proofs_tiles_and_reopen() {
     let log = open(&path, &keys);
     assert_eq!(log.size().unwrap(), 2400);
     assert_eq!(log.append(&op(1)).unwrap(), 2400);
+    // Without waiting, the next checkpoint is published within the interval.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while log.size().unwrap() < 2401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint published"
+        );
+        std::thread::sleep(aunsorm_log::CHECKPOINT_INTERVAL / 4);
+    }
+    // And stored after as long again of quiet.
     let store = SqliteLogStore::open(&path).unwrap();
-    let report = audit(&store, &keys.verifiers(), ORIGIN, Some(&old)).unwrap();
+    let report = loop {
+        let r = audit(&store, &keys.verifiers(), ORIGIN, Some(&old)).unwrap();
+        if r.unsigned == 0 {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "checkpoint not stored"
+        );
+        std::thread::sleep(aunsorm_log::CHECKPOINT_INTERVAL / 4);
+    };
     assert_eq!(report.entries, 2401);
     let p = log.consistency_proof(2400, 2401).unwrap();
     merkle::verify_consistency(2400, 2401, &p, &cp.root, &report.checkpoint.root).unwrap();

@@ -51,7 +51,16 @@ pub(crate) async fn checkpoint(
     Extension(b): Extension<Bearer>,
 ) -> Result<impl IntoResponse, ApiError> {
     let log = open(&s, &b)?;
-    let note = log.checkpoint().map_err(|e| log_error(&e, ""))?;
+    // A checkpoint covering every operation acknowledged so far: one is signed now
+    // unless the latest already covers them (otherwise they would wait for the next
+    // one, at most `CHECKPOINT_INTERVAL` away).
+    let note = tokio::task::spawn_blocking(move || {
+        log.sync()?;
+        log.checkpoint()
+    })
+    .await
+    .map_err(|_| ApiError::new("internal", "internal error"))?
+    .map_err(|e| log_error(&e, ""))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),

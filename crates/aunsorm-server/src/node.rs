@@ -282,6 +282,9 @@ impl Node {
         let (Some(dir), Some(log)) = (&self.dir, self.kms.log()) else {
             return Ok(());
         };
+        // A checkpoint of everything acknowledged so far (a closed log already
+        // signed its last one).
+        let _ = log.sync();
         let Ok(note) = log.checkpoint() else {
             return Ok(());
         };

@@ -58,7 +58,13 @@ fn fresh() -> String {
     let mut b = [0u8; 16];
     // Random bytes from the DRBG; a failure leaves zeros, still a usable id.
     let _ = aunsorm_crypto::rng::fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(32);
+    for x in b {
+        id.push(char::from(HEX[usize::from(x >> 4)]));
+        id.push(char::from(HEX[usize::from(x & 0xf)]));
+    }
+    id
 }
 
 /// Notes the matched route (runs inside routing, where the route is known).

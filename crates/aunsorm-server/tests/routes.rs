@@ -332,7 +332,7 @@ async fn every_operation_round_trips() {
 
     // Every operation above is in the durable log.
     let log = f.kms.log().unwrap();
-    assert!(log.size().unwrap() > 30);
+    assert!(log.sync().unwrap() > 30);
 }
 
 #[tokio::test]
@@ -344,7 +344,7 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
     use_root(&f);
     let app = &f.app;
     post(app, "/v1/kms/keys", json!({"name": "k", "alg": "ed25519"})).await;
-    let before = f.kms.log().unwrap().size().unwrap();
+    let before = f.kms.log().unwrap().sync().unwrap();
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         // Unknown field.
         (
@@ -465,7 +465,7 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
     let (_, v) = call(app, Method::GET, "/v1/kms/keys", None).await;
     assert_eq!(v["keys"], json!(["k"]));
     assert_eq!(
-        f.kms.log().unwrap().size().unwrap(),
+        f.kms.log().unwrap().sync().unwrap(),
         before + logged_failures
     );
 }
@@ -671,7 +671,7 @@ async fn batch_runs_each_operation_on_its_own() {
     )
     .await;
     let log = f.kms.log().unwrap();
-    let before = log.size().unwrap();
+    let before = log.sync().unwrap();
     let ops = json!({"ops": [
         {"op": "sign", "key": "b/sig", "message": b64(b"m")},
         {"op": "encrypt", "key": "b/enc", "plaintext": b64(b"p")},
@@ -719,7 +719,7 @@ async fn batch_runs_each_operation_on_its_own() {
     assert!(r[4]["ok"].get("plaintext").is_none());
     assert_eq!(r[5]["ok"]["valid"], false, "{}", r[5]);
     // Every operation that ran is in the audit log, under the batch's request id.
-    let after = log.size().unwrap();
+    let after = log.sync().unwrap();
     let entries: Vec<Value> = (before..after)
         .map(|i| serde_json::from_slice(&log.entry(i).unwrap()).unwrap())
         .collect();
@@ -802,7 +802,7 @@ async fn request_ids_reach_the_audit_log_and_sealed_is_503() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h.get("x-request-id").unwrap(), "req-abc.1");
     let log = f.kms.log().unwrap();
-    let last = log.entry(log.size().unwrap() - 1).unwrap();
+    let last = log.entry(log.sync().unwrap() - 1).unwrap();
     let ev: Value = serde_json::from_slice(&last).unwrap();
     assert_eq!(ev["request"], "req-abc.1");
     assert_eq!(ev["token"].as_str().map(str::len), Some(16));

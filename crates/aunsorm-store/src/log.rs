@@ -31,8 +31,9 @@ pub struct LogBatch<'a> {
     pub entries: &'a [Vec<u8>],
     /// Every complete node the entries make, leaves included.
     pub nodes: &'a [(u8, u64, NodeHash)],
-    /// The signed checkpoint at `start + entries.len()`.
-    pub checkpoint: &'a [u8],
+    /// The signed checkpoint at `start + entries.len()`, when this batch publishes one
+    /// (otherwise the stored checkpoint stays as it was).
+    pub checkpoint: Option<&'a [u8]>,
     /// Key generations to record (each overwrites the key's previous value).
     pub generations: &'a [(String, KeyGeneration)],
 }
@@ -131,7 +132,9 @@ impl LogStore for MemoryLogStore {
             }
             m.nodes[level].push(*hash);
         }
-        m.checkpoint = Some(b.checkpoint.to_vec());
+        if let Some(cp) = b.checkpoint {
+            m.checkpoint = Some(cp.to_vec());
+        }
         for (name, g) in b.generations {
             m.generations.insert(name.clone(), *g);
         }
@@ -265,11 +268,13 @@ impl LogStore for SqliteLogStore {
             for (level, idx, hash) in b.nodes {
                 ins.execute(params![level, as_i64(*idx)?, &hash[..]])?;
             }
-            tx.prepare_cached(
-                "INSERT INTO checkpoint (id, note) VALUES (1, ?1)
-                 ON CONFLICT (id) DO UPDATE SET note = excluded.note",
-            )?
-            .execute(params![b.checkpoint])?;
+            if let Some(cp) = b.checkpoint {
+                tx.prepare_cached(
+                    "INSERT INTO checkpoint (id, note) VALUES (1, ?1)
+                     ON CONFLICT (id) DO UPDATE SET note = excluded.note",
+                )?
+                .execute(params![cp])?;
+            }
             let mut up = tx.prepare_cached(
                 "INSERT INTO generations (name, generation, deleted) VALUES (?1, ?2, ?3)
                  ON CONFLICT (name) DO UPDATE SET generation = excluded.generation,
@@ -356,7 +361,7 @@ mod tests {
             start: 0,
             entries: &entries,
             nodes: &nodes,
-            checkpoint: b"cp2",
+            checkpoint: Some(b"cp2"),
             generations: &[("k".into(), g)],
         };
         s.append(&batch).unwrap();
@@ -371,6 +376,17 @@ mod tests {
         assert_eq!(s.checkpoint().unwrap().as_deref(), Some(&b"cp2"[..]));
         assert_eq!(s.key_generation("k").unwrap(), Some(g));
         assert_eq!(s.key_generation("other").unwrap(), None);
+        // A batch that publishes no checkpoint keeps the stored one.
+        s.append(&LogBatch {
+            start: 2,
+            entries: &[b"c".to_vec()],
+            nodes: &[(0, 2, [4u8; 32])],
+            checkpoint: None,
+            generations: &[],
+        })
+        .unwrap();
+        assert_eq!(s.size().unwrap(), 3);
+        assert_eq!(s.checkpoint().unwrap().as_deref(), Some(&b"cp2"[..]));
     }
 
     #[test]
@@ -383,7 +399,7 @@ mod tests {
             start: 0,
             entries: &entries,
             nodes: &[(0, 0, [1u8; 32]), (0, 5, [2; 32])],
-            checkpoint: b"cp",
+            checkpoint: Some(b"cp"),
             generations: &[],
         };
         assert!(matches!(s.append(&bad), Err(StoreError::Storage(_))));
@@ -398,7 +414,7 @@ mod tests {
         let p = dir.path().join("log.db");
         exercise(&SqliteLogStore::open(&p).unwrap());
         let s = SqliteLogStore::open(&p).unwrap();
-        assert_eq!(s.size().unwrap(), 2);
+        assert_eq!(s.size().unwrap(), 3);
         assert_eq!(s.checkpoint().unwrap().as_deref(), Some(&b"cp2"[..]));
     }
 }

@@ -119,6 +119,9 @@ pub struct Kms {
     system: RwLock<HashMap<&'static str, Arc<Loaded>>>,
     clock: AtomicU64,
     unseal_progress: Mutex<Vec<zeroize::Zeroizing<String>>>,
+    /// How the stored root is protected, once read: the root record is written once
+    /// (at init) and never replaced, so health checks need not read it again.
+    root_mode: std::sync::OnceLock<RootMode>,
     amnesia: bool,
     /// The transparency log, once attached ([`Kms::open_log`]).
     log: RwLock<Option<Arc<aunsorm_log::Log>>>,
@@ -216,6 +219,7 @@ impl Kms {
             system: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
             unseal_progress: Mutex::new(Vec::new()),
+            root_mode: std::sync::OnceLock::new(),
             amnesia,
             log: RwLock::new(None),
         }

@@ -215,14 +215,22 @@ impl Kms {
                 progress,
             });
         }
-        let mode = match self.stored_root() {
-            Ok(StoredRoot::Passphrase(_)) => Some(RootMode::Passphrase),
-            Ok(StoredRoot::Shares(s)) => Some(RootMode::Shares {
-                threshold: s.threshold(),
-                shares: s.shares(),
-            }),
-            Err(Error::NoSuchKey(_)) => None,
-            Err(e) => return Err(e),
+        let mode = match self.root_mode.get() {
+            Some(m) => Some(*m),
+            None => match self.stored_root() {
+                Ok(root) => {
+                    let m = match root {
+                        StoredRoot::Passphrase(_) => RootMode::Passphrase,
+                        StoredRoot::Shares(s) => RootMode::Shares {
+                            threshold: s.threshold(),
+                            shares: s.shares(),
+                        },
+                    };
+                    Some(*self.root_mode.get_or_init(|| m))
+                }
+                Err(Error::NoSuchKey(_)) => None,
+                Err(e) => return Err(e),
+            },
         };
         Ok(Status {
             initialized: mode.is_some(),
