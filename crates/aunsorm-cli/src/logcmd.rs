@@ -66,7 +66,10 @@ pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
     match cmd {
         LogCmd::Checkpoint => {
             let k = unsealed(s)?;
-            let note = attached(&k)?.checkpoint().map_err(log_err)?;
+            let log = attached(&k)?;
+            // Covering every entry, including any made while opening.
+            log.sync().map_err(log_err)?;
+            let note = log.checkpoint().map_err(log_err)?;
             print!("{}", String::from_utf8_lossy(&note));
             Ok(())
         }
@@ -90,6 +93,7 @@ pub(crate) fn log(s: &StoreArgs, cmd: LogCmd) -> Result<(), Failure> {
         LogCmd::Prove { index, event } => {
             let k = unsealed(s)?;
             let log = attached(&k)?;
+            log.sync().map_err(log_err)?;
             let note = log.checkpoint().map_err(log_err)?;
             let cp = verified_checkpoint(&note, log.verifiers(), LOCAL_ORIGIN).map_err(log_err)?;
             let store = log_store(s)?;
