@@ -304,6 +304,14 @@ impl TokenAuthority {
         self.valid(token).map(|(_, v)| v.id.clone())
     }
 
+    /// When a valid token expires (Unix seconds; `None` for no expiry).
+    ///
+    /// # Errors
+    /// As [`TokenAuthority::authenticate`].
+    pub fn expiry(&self, token: &str) -> Result<Option<u64>, ApiError> {
+        self.valid(Some(token)).map(|(_, v)| v.expires)
+    }
+
     fn valid(&self, token: Option<&str>) -> Result<([u8; 32], Arc<Verified>), ApiError> {
         let token =
             token.ok_or_else(|| ApiError::new("unauthorized", "a capability token is required"))?;
@@ -485,26 +493,35 @@ pub(crate) async fn require_token(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let token = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    let auth = match s.node.auth() {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let checked = auth
-        .authenticate(token.as_deref())
-        .and_then(|id| s.limits.rate_check(&id).map(|()| id));
-    match checked {
-        Ok(id) => {
-            if let Some(token) = token {
-                req.extensions_mut().insert(Bearer { token, id, auth });
-            }
+    match bearer(&s, req.headers(), false) {
+        Ok(b) => {
+            req.extensions_mut().insert(b);
             next.run(req).await
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// Checks the request's token (`Authorization: Bearer`, or with `vault` also
+/// `X-Vault-Token`) and its rate limit.
+pub(crate) fn bearer(
+    s: &crate::AppState,
+    headers: &axum::http::HeaderMap,
+    vault: bool,
+) -> Result<Bearer, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| {
+            vault
+                .then(|| headers.get("x-vault-token").and_then(|v| v.to_str().ok()))
+                .flatten()
+        })
+        .map(|t| t.trim().to_owned());
+    let auth = s.node.auth()?;
+    let id = auth.authenticate(token.as_deref())?;
+    s.limits.rate_check(&id)?;
+    let token = token.ok_or_else(|| ApiError::new("unauthorized", "missing token"))?;
+    Ok(Bearer { token, id, auth })
 }

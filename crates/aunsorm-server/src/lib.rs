@@ -24,6 +24,7 @@ mod openapi;
 mod request_id;
 mod sys;
 mod tokens;
+mod transit;
 pub mod transport;
 
 pub use error::ApiError;
@@ -68,14 +69,20 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The whole API: `/v1/kms`, `/v1/auth`, `/v1/log`, `/v1/sys`, `/v1/rng`, `/v1/id`,
-/// `/v1/openapi.json` and `/metrics`; anything else is a JSON 404 (or 405 for a known
-/// path with the wrong method).
+/// Vault's Transit API under `/v1/transit`, `/v1/openapi.json` and `/metrics`; anything
+/// else is a JSON 404 (or 405 for a known path with the wrong method).
 pub fn router(state: AppState) -> Router {
     let token = || from_fn_with_state(state.clone(), auth::require_token);
     let body = state.limits.limits.body;
     Router::new()
         .nest("/v1/kms", kms::router().route_layer(token()))
-        .nest("/v1/auth", tokens::router().route_layer(token()))
+        .nest(
+            "/v1/auth",
+            tokens::router()
+                .route_layer(token())
+                .merge(transit::auth_router(&state)),
+        )
+        .nest("/v1/transit", transit::router(&state))
         .nest("/v1/log", log::router().route_layer(token()))
         .nest("/v1/rng", ids::rng_router().route_layer(token()))
         .nest("/v1/id", ids::id_router().route_layer(token()))

@@ -2,10 +2,9 @@
 //! Every route in-process (`oneshot`), on a real SQLite store with the transparency log
 //! on: successes, and each kind of error answered in the API's shape.
 
-use aunsorm_kms::{Kms, PassphraseParams};
+use aunsorm_kms::Kms;
+use aunsorm_server::Limits;
 use aunsorm_server::auth::{ALL_SCOPES, Scope, TokenAuthority, TokenSpec, attenuate};
-use aunsorm_server::{AppState, Limits, Node, router};
-use aunsorm_store::{LogStore, SqliteLogStore, SqliteStore};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -13,54 +12,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 mod common;
-use common::{call_with, send};
-
-struct Fixture {
-    app: Router,
-    kms: Arc<Kms>,
-    auth: Arc<TokenAuthority>,
-    root: String,
-    _dir: tempfile::TempDir,
-}
-
-fn fixture(limits: Limits) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let kms = Arc::new(Kms::new(Arc::new(
-        SqliteStore::open(&dir.path().join("aunsorm.db")).unwrap(),
-    )));
-    kms.init_with_passphrase(
-        b"test",
-        PassphraseParams {
-            m_cost_kib: 64,
-            t_cost: 1,
-            p_cost: 1,
-        },
-    )
-    .unwrap();
-    let log: Arc<dyn LogStore> =
-        Arc::new(SqliteLogStore::open(&dir.path().join("log.db")).unwrap());
-    kms.open_log(log, "aunsorm.test/log").unwrap();
-    let node = Arc::new(Node::unsealed(Arc::clone(&kms)).unwrap());
-    let auth = node.auth().unwrap();
-    let (root, _) = auth
-        .mint(&TokenSpec {
-            scopes: ALL_SCOPES.to_vec(),
-            ..TokenSpec::default()
-        })
-        .unwrap();
-    let app = router(AppState::new(node, limits));
-    Fixture {
-        app,
-        kms,
-        auth,
-        root,
-        _dir: dir,
-    }
-}
+use common::{Fixture, call_with, fixture, send};
 
 thread_local! {
     /// The root token of the current test's fixture (tests run on a current-thread

@@ -55,13 +55,13 @@ fn caller(b: &Bearer) -> Caller {
 
 /// Checks that the request's token allows `scope` on the key `key`, and returns who is
 /// calling, for the audit entry.
-fn permit(b: &Bearer, scope: Scope, key: &str) -> Result<Caller, ApiError> {
+pub(crate) fn permit(b: &Bearer, scope: Scope, key: &str) -> Result<Caller, ApiError> {
     b.authorize(scope, Some(key))?;
     Ok(caller(b))
 }
 
 /// Runs a fast KMS call on this task and waits (asynchronously) for its audit entry.
-async fn run<T>(
+pub(crate) async fn run<T>(
     s: &AppState,
     c: Caller,
     f: impl FnOnce(&Kms) -> aunsorm_kms::Result<T>,
@@ -71,7 +71,7 @@ async fn run<T>(
 
 /// Runs `f` (which authorizes, then makes its KMS calls) on this task and waits
 /// (asynchronously) for the audit entries of what it did.
-async fn audited<T>(
+pub(crate) async fn audited<T>(
     s: &AppState,
     b: &Bearer,
     f: impl FnOnce(&Kms) -> Result<T, ApiError>,
@@ -80,7 +80,7 @@ async fn audited<T>(
 }
 
 /// Runs a slow KMS call (key generation, RSA) on the blocking pool.
-async fn run_blocking<T: Send + 'static>(
+pub(crate) async fn run_blocking<T: Send + 'static>(
     s: &AppState,
     c: Caller,
     f: impl FnOnce(&Kms) -> aunsorm_kms::Result<T> + Send + 'static,

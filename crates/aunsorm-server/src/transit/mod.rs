@@ -1,0 +1,178 @@
+//! `/v1/transit`: HashiCorp Vault's Transit API over the same keys, tokens and audit
+//! log as `/v1/kms`, so that Vault clients (hvac, the Go and Java clients, the `vault`
+//! CLI) work unchanged. Every route maps onto the operations of [`crate::kms`]; nothing
+//! here implements an operation twice.
+//!
+//! Vault's wire shapes: a 200 answer is the envelope `{request_id, lease_id, renewable,
+//! lease_duration, data, wrap_info, warnings, auth}`, an error is `{"errors": [...]}`
+//! with Vault's status (400 bad request, 403 missing or refused token, 404 unknown key
+//! or path, 503 sealed). The token comes in `X-Vault-Token` or `Authorization: Bearer`.
+//! Ciphertexts and signatures carry Vault's `vault:vN:` prefix here and Aunsorm's
+//! `aunsorm:vN:` on `/v1/kms`; either is accepted on both, so data crosses the APIs.
+
+mod keys;
+mod ops;
+
+use crate::auth::Bearer;
+use crate::{ApiError, AppState};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde_json::{Value, json};
+
+/// The Transit routes, under `/v1/transit`.
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/keys", any(keys::list))
+        .route(
+            "/keys/{name}",
+            get(keys::read).post(keys::create).delete(keys::delete),
+        )
+        .route("/keys/{name}/config", post(keys::config))
+        .route("/keys/{name}/rotate", post(keys::rotate))
+        .route("/encrypt/{name}", ops::route(ops::encrypt_one))
+        .route("/decrypt/{name}", ops::route(ops::decrypt_one))
+        .route("/rewrap/{name}", ops::route(ops::rewrap_one))
+        .route("/sign/{name}", ops::route(ops::sign_one))
+        .route("/sign/{name}/{hash}", ops::route_hash(ops::sign_one))
+        .route("/verify/{name}", ops::route(ops::verify_one))
+        .route("/verify/{name}/{hash}", ops::route_hash(ops::verify_one))
+        .fallback(|| async { VaultError::new(StatusCode::NOT_FOUND, "unsupported path") })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
+}
+
+/// `GET /v1/auth/token/lookup-self`: what Vault clients call to check their token.
+pub(crate) fn auth_router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/token/lookup-self", get(lookup_self))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
+}
+
+/// Vault's error answer: `{"errors": [message]}`.
+#[derive(Debug)]
+pub(crate) struct VaultError {
+    status: StatusCode,
+    message: String,
+}
+
+impl VaultError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        VaultError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        VaultError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<ApiError> for VaultError {
+    /// Vault's statuses: a missing or refused token is 403 ("permission denied"), an
+    /// unknown key 404 on key paths (400 on operations, see [`ops`]), sealed 503,
+    /// everything a caller can fix 400.
+    fn from(e: ApiError) -> Self {
+        crate::request_id::note_error(e.code);
+        let status = match e.code {
+            "unauthorized" | "forbidden" => {
+                return VaultError::new(StatusCode::FORBIDDEN, "permission denied");
+            }
+            "no_such_key" | "not_found" => StatusCode::NOT_FOUND,
+            "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+            _ => match e.status() {
+                s if s.is_server_error() => s,
+                _ => StatusCode::BAD_REQUEST,
+            },
+        };
+        VaultError::new(status, e.message)
+    }
+}
+
+impl From<aunsorm_kms::Error> for VaultError {
+    fn from(e: aunsorm_kms::Error) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for VaultError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({ "errors": [self.message] }))).into_response()
+    }
+}
+
+/// A 200 answer in Vault's envelope.
+pub(crate) fn envelope(data: Value) -> Response {
+    axum::Json(json!({
+        "request_id": crate::request_id::current(),
+        "lease_id": "",
+        "renewable": false,
+        "lease_duration": 0,
+        "data": data,
+        "wrap_info": null,
+        "warnings": null,
+        "auth": null,
+    }))
+    .into_response()
+}
+
+/// Refuses a request without a valid token with Vault's 403.
+async fn require_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    match crate::auth::bearer(&s, req.headers(), true) {
+        Ok(b) => {
+            req.extensions_mut().insert(b);
+            next.run(req).await
+        }
+        Err(e) => VaultError::from(e).into_response(),
+    }
+}
+
+async fn lookup_self(axum::Extension(b): axum::Extension<Bearer>) -> Response {
+    let expires = match b.auth.expiry(&b.token) {
+        Ok(e) => e,
+        Err(e) => return VaultError::from(e).into_response(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    envelope(json!({
+        "accessor": b.id,
+        "display_name": "aunsorm",
+        "entity_id": "",
+        "expire_time": expires.map(|t| crate::auth::rfc3339(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(t))),
+        "policies": ["default"],
+        "renewable": false,
+        "ttl": expires.map_or(0, |t| t.saturating_sub(now)),
+        "type": "service",
+    }))
+}
+
+/// `vault:vN:<base64>` as Aunsorm's `aunsorm:vN:<base64>` (the same bytes); Aunsorm's
+/// own form passes through.
+pub(crate) fn from_vault(s: &str) -> Result<String, VaultError> {
+    if let Some(rest) = s.strip_prefix("vault:") {
+        Ok(format!("aunsorm:{rest}"))
+    } else if s.starts_with("aunsorm:") {
+        Ok(s.to_owned())
+    } else {
+        Err(VaultError::invalid(
+            "invalid ciphertext: expected vault:vN:<base64>",
+        ))
+    }
+}
+
+/// Aunsorm's `aunsorm:vN:<base64>` in Vault's form.
+pub(crate) fn to_vault(s: &str) -> String {
+    s.strip_prefix("aunsorm:")
+        .map_or_else(|| s.to_owned(), |rest| format!("vault:{rest}"))
+}
