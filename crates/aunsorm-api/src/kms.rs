@@ -142,6 +142,33 @@ pub struct Sign {
     /// Signature context (ML-DSA, SLH-DSA, composite); empty by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Base64>,
+    /// RSA keys: the padding, `pss` (the default) or `pkcs1v15`; ignored for other keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsa_padding: Option<RsaPadding>,
+    /// ECDSA keys: the signature's encoding, `der` (the default) or `p1363` (`r || s`,
+    /// as JOSE); ignored for other keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecdsa_encoding: Option<EcdsaEncoding>,
+}
+
+/// RSA signature padding (both with SHA-256; PSS with MGF1-SHA-256 and a 32-byte salt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RsaPadding {
+    /// RSASSA-PSS.
+    Pss,
+    /// RSASSA-PKCS1-v1_5.
+    Pkcs1v15,
+}
+
+/// ECDSA signature encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EcdsaEncoding {
+    /// ASN.1 DER `SEQUENCE { r, s }` (X.509, OpenSSL).
+    Der,
+    /// Fixed-width `r || s` (IEEE P1363, JOSE).
+    P1363,
 }
 
 /// A signature, MAC or ciphertext, with the version that made it.
@@ -167,6 +194,12 @@ pub struct Verify {
     /// Signature context; empty by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Base64>,
+    /// RSA keys: the padding the signature was made with (`pss` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsa_padding: Option<RsaPadding>,
+    /// ECDSA keys: the signature's encoding (`der` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecdsa_encoding: Option<EcdsaEncoding>,
 }
 
 /// The answer of a verification.

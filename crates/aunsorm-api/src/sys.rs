@@ -27,6 +27,35 @@ pub struct Health {
     pub progress: usize,
     /// The server's version.
     pub version: String,
+    /// Always false: every Aunsorm server is active (Vault's field, for its clients).
+    #[serde(default)]
+    pub standby: bool,
+    /// The server's clock, in seconds since the Unix epoch (Vault's field).
+    #[serde(default)]
+    pub server_time_utc: u64,
+}
+
+/// `GET /v1/sys/health` query: the status to answer in each state, as Vault takes them
+/// (defaults 200 unsealed, 503 sealed, 501 not initialized). Vault's other parameters
+/// (`standbyok`, `perfstandbyok`, ...) are accepted and have no effect: an Aunsorm
+/// server is never a standby.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams,
+)]
+#[into_params(parameter_in = Query)]
+pub struct HealthQuery {
+    /// Status when initialized and unsealed (default 200).
+    #[serde(default)]
+    #[param(minimum = 200, maximum = 599)]
+    pub activecode: Option<u16>,
+    /// Status when sealed (default 503).
+    #[serde(default)]
+    #[param(minimum = 200, maximum = 599)]
+    pub sealedcode: Option<u16>,
+    /// Status when not initialized (default 501).
+    #[serde(default)]
+    #[param(minimum = 200, maximum = 599)]
+    pub uninitcode: Option<u16>,
 }
 
 /// `POST /v1/sys/init`: create the root key, under unseal shares (`shares` and

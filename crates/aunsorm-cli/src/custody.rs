@@ -191,6 +191,8 @@ impl Custody for Remote {
             key: key.into(),
             message: b64(msg),
             context: opt_b64(ctx),
+            rsa_padding: None,
+            ecdsa_encoding: None,
         };
         Ok(self.run(async |c| c.sign(&r).await)?.value)
     }
@@ -200,6 +202,8 @@ impl Custody for Remote {
             message: b64(msg),
             signature: sig.into(),
             context: opt_b64(ctx),
+            rsa_padding: None,
+            ecdsa_encoding: None,
         };
         Ok(self.run(async |c| c.verify(&r).await)?.valid)
     }

@@ -8,7 +8,7 @@
 //! let c = aunsorm_client::Client::builder("http://127.0.0.1:8200")
 //!     .token(std::env::var("AUNSORM_TOKEN").unwrap_or_default())
 //!     .build()?;
-//! let sig = c.sign(&Sign { key: "app/signer".into(), message: b"hi".to_vec().into(), context: None }).await?;
+//! let sig = c.sign(&Sign { key: "app/signer".into(), message: b"hi".to_vec().into(), context: None, rsa_padding: None, ecdsa_encoding: None }).await?;
 //! println!("{}", sig.value);
 //! # Ok(()) }
 //! ```
@@ -415,7 +415,9 @@ impl Client {
     /// # Errors
     /// As [`Client::call`].
     pub async fn health(&self) -> Result<sys::Health, Error> {
-        self.get("/v1/sys/health").await
+        // Any state is an answer: asked for 200 in every state, the server says which.
+        self.get("/v1/sys/health?sealedcode=200&uninitcode=200")
+            .await
     }
 
     /// `POST /v1/sys/init`.

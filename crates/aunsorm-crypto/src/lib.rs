@@ -35,7 +35,8 @@ pub use alg::{Algorithm, AlgorithmKind};
 pub use error::{Error, Result};
 pub use jwk::Jwk;
 pub use kdf::{
-    HMAC_SHA256_LEN, HmacKey, Sha256, hkdf_sha3_256, hkdf_sha256, sha3_256, sha256, sha512,
+    HMAC_SHA256_LEN, HashAlgorithm, HmacKey, Sha256, hkdf_sha3_256, hkdf_sha256, sha3_256, sha256,
+    sha512,
 };
 pub use keys::{EcdsaFormat, PrivateKey, PublicKey, RsaPadding, SignOptions};
 pub use keywrap::{aes256_kwp_unwrap, aes256_kwp_wrap};

@@ -62,6 +62,8 @@ async fn health() -> Json<Health> {
         shares: None,
         progress: 0,
         version: "bare".into(),
+        standby: false,
+        server_time_utc: 0,
     })
 }
 

@@ -4,11 +4,11 @@
 //! open, as with Vault); `seal` takes an unattenuated `kms:admin` token.
 
 use crate::auth::Bearer;
-use crate::json::Json;
+use crate::json::{Json, Query};
 use crate::node::{self, Node};
 use crate::{ApiError, AppState};
 use aunsorm_api::SecretText;
-use aunsorm_api::sys::{Health, Init, Initialized, Unseal, UnsealProgress};
+use aunsorm_api::sys::{Health, HealthQuery, Init, Initialized, Unseal, UnsealProgress};
 use aunsorm_kms::RootMode;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,17 +19,43 @@ use std::sync::Arc;
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
-        .route("/init", post(init))
+        .route("/init", post(init).get(crate::transit::init_status))
+        .route("/seal-status", get(crate::transit::seal_status))
         .route("/unseal", post(unseal))
+        .merge(crate::transit::mounts_router(state))
         .merge(Router::new().route("/seal", post(seal)).route_layer(
             axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_token),
         ))
 }
 
-/// Whether the server is initialized and unsealed. Always 200 while it answers.
-#[utoipa::path(get, path = "/v1/sys/health", tag = "sys",
-    responses((status = 200, body = Health)))]
-pub(crate) async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
+/// Whether the server is initialized and unsealed, with Vault's statuses (so that load
+/// balancers and Vault clients read it as they read Vault's): 200 unsealed, 503 sealed,
+/// 501 not initialized, each overridable with `activecode`, `sealedcode`, `uninitcode`.
+/// `HEAD` answers the status alone.
+#[utoipa::path(get, path = "/v1/sys/health", tag = "sys", params(HealthQuery),
+    responses((status = 200, body = Health), (status = 501, body = Health),
+        (status = 503, body = Health), (status = "4XX", body = aunsorm_api::ErrorBody)))]
+pub(crate) async fn health(
+    State(s): State<AppState>,
+    Query(q): Query<HealthQuery>,
+) -> Result<(StatusCode, Json<Health>), ApiError> {
+    let h = health_of(&s)?;
+    let code = if !h.initialized {
+        q.uninitcode.unwrap_or(501)
+    } else if h.sealed {
+        q.sealedcode.unwrap_or(503)
+    } else {
+        q.activecode.unwrap_or(200)
+    };
+    let code = StatusCode::from_u16(code)
+        .ok()
+        .filter(|c| (200..600).contains(&c.as_u16()))
+        .ok_or_else(|| ApiError::invalid("status codes must be 200 to 599"))?;
+    Ok((code, Json(h)))
+}
+
+/// The server's state, as `/v1/sys/health` and Vault's `seal-status` show it.
+pub(crate) fn health_of(s: &AppState) -> Result<Health, ApiError> {
     let st = s.kms.status()?;
     let (mode, threshold, shares) = match st.mode {
         None => (None, None, None),
@@ -39,7 +65,7 @@ pub(crate) async fn health(State(s): State<AppState>) -> Result<Json<Health>, Ap
         }
         Some(_) => (Some("amnesia"), None, None),
     };
-    Ok(Json(Health {
+    Ok(Health {
         initialized: st.initialized,
         sealed: st.sealed,
         mode: mode.map(str::to_owned),
@@ -47,7 +73,11 @@ pub(crate) async fn health(State(s): State<AppState>) -> Result<Json<Health>, Ap
         shares,
         progress: st.progress,
         version: env!("CARGO_PKG_VERSION").to_owned(),
-    }))
+        standby: false,
+        server_time_utc: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    })
 }
 
 /// Runs a slow lifecycle step (Argon2id, key generation) on the blocking pool.

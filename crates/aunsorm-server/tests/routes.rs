@@ -771,8 +771,20 @@ async fn request_ids_reach_the_audit_log_and_sealed_is_503() {
     assert_eq!(h.get("x-request-id").unwrap().len(), 32);
 
     f.kms.seal();
+    // Health answers with Vault's statuses: 503 while sealed, unless asked otherwise;
+    // HEAD answers the status alone.
     let (s, v) = call(app, Method::GET, "/v1/sys/health", None).await;
+    assert_eq!(
+        (s, v["sealed"].as_bool()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some(true))
+    );
+    let (s, v) = call(app, Method::GET, "/v1/sys/health?sealedcode=200", None).await;
     assert_eq!((s, v["sealed"].as_bool()), (StatusCode::OK, Some(true)));
+    let (s, _) = call(app, Method::GET, "/v1/sys/health?sealedcode=99", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let req = Request::head("/v1/sys/health").body(Body::empty()).unwrap();
+    let (s, _, _) = send(app, req).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     let req = json_req("/v1/kms/sign", &json!({"key": "k", "message": ""}));
     let (s, h, v) = send(app, req).await;
     assert_eq!((s, code(&v)), (StatusCode::SERVICE_UNAVAILABLE, "sealed"));

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde_json::{Value, json};
 
 mod common;
@@ -415,25 +416,158 @@ async fn sign_and_verify_with_classical_and_post_quantum_keys() {
         .is_ok()
     );
 
-    // Options that would change what is signed are refused, never ignored.
-    for body in [
-        json!({"input": b64(b"m"), "prehashed": true}),
-        json!({"input": b64(b"m"), "marshaling_algorithm": "jws"}),
-        json!({"input": b64(b"m"), "signature_algorithm": "pss"}),
-    ] {
-        let (s, v) = vault(app, t, "POST", "/v1/transit/sign/ed", Some(body)).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-        errors(&v);
-    }
-    let (s, _) = vault(
+    // Ed25519 hashes internally: hash_algorithm and signature_algorithm do not apply
+    // (Vault ignores them too); jws marshaling is base64url.
+    let (s, v) = vault(
         app,
         t,
         "POST",
         "/v1/transit/sign/ed/sha2-512",
-        Some(json!({"input": b64(b"m")})),
+        Some(json!({"input": b64(b"m"), "marshaling_algorithm": "jws"})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let jws = data(s, &v)["signature"].as_str().unwrap().to_owned();
+    let raw = jws.strip_prefix("vault:v1:").unwrap();
+    assert!(!raw.contains(['+', '/', '=']), "{raw}");
+    assert_eq!(B64URL.decode(raw).unwrap().len(), 64);
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/verify/ed",
+        Some(json!({"input": b64(b"m"), "signature": jws, "marshaling_algorithm": "jws"})),
+    )
+    .await;
+    assert_eq!(data(s, &v)["valid"], true);
+
+    // What would change what is signed is refused, never ignored.
+    for (uri, body) in [
+        (
+            "/v1/transit/sign/ed",
+            json!({"input": b64(b"m"), "prehashed": true}),
+        ),
+        (
+            "/v1/transit/sign/ed",
+            json!({"input": b64(b"m"), "marshaling_algorithm": "xml"}),
+        ),
+        ("/v1/transit/sign/nope", json!({"input": b64(b"m")})),
+    ] {
+        let (s, v) = vault(app, t, "POST", uri, Some(body)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        errors(&v);
+    }
+}
+
+/// ECDSA (asn1 and jws marshaling) and RSA (PSS and PKCS#1 v1.5) through Transit, each
+/// signature checked against the public key `GET keys/:name` hands out.
+#[tokio::test]
+async fn ecdsa_and_rsa_signatures_follow_vaults_options() {
+    use aunsorm_crypto::{EcdsaFormat, PublicKey, RsaPadding, SignOptions};
+    let f = fixture(Limits::default());
+    let (app, t) = (&f.app, f.root.as_str());
+    let input = b64(b"the message");
+    let cases: [(&str, &str, Value, SignOptions<'_>); 5] = [
+        ("p256", "ecdsa-p256", json!({}), SignOptions::new()),
+        (
+            "p256",
+            "ecdsa-p256",
+            json!({"marshaling_algorithm": "jws"}),
+            SignOptions::new().ecdsa_format(EcdsaFormat::Fixed),
+        ),
+        (
+            "p384",
+            "ecdsa-p384",
+            json!({"hash_algorithm": "sha2-384"}),
+            SignOptions::new(),
+        ),
+        (
+            "rsa",
+            "rsa-2048",
+            json!({"signature_algorithm": "pss"}),
+            SignOptions::new(),
+        ),
+        (
+            "rsa",
+            "rsa-2048",
+            json!({"signature_algorithm": "pkcs1v15"}),
+            SignOptions::new().rsa_padding(RsaPadding::Pkcs1v15),
+        ),
+    ];
+    for (name, kind, extra, opts) in cases {
+        let (s, v) = vault(
+            app,
+            t,
+            "POST",
+            &format!("/v1/transit/keys/{name}"),
+            Some(json!({ "type": kind })),
+        )
+        .await;
+        let pem = data(s, &v)["keys"]["1"]["public_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let pk = PublicKey::from_spki_pem(&pem).unwrap();
+        let mut body = extra.clone();
+        body["input"] = json!(input);
+        let (s, v) = vault(
+            app,
+            t,
+            "POST",
+            &format!("/v1/transit/sign/{name}"),
+            Some(body.clone()),
+        )
+        .await;
+        let sig = data(s, &v)["signature"].as_str().unwrap().to_owned();
+        let raw = sig.strip_prefix("vault:v1:").unwrap();
+        let bytes = if extra["marshaling_algorithm"] == "jws" {
+            B64URL.decode(raw).unwrap()
+        } else {
+            B64.decode(raw).unwrap()
+        };
+        assert!(
+            pk.verify(b"the message", &bytes, &opts).is_ok(),
+            "{name} {extra}"
+        );
+        body["signature"] = json!(sig);
+        let (s, v) = vault(
+            app,
+            t,
+            "POST",
+            &format!("/v1/transit/verify/{name}"),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(data(s, &v)["valid"], true, "{name} {extra}");
+        body["input"] = json!(b64(b"another message"));
+        let (s, v) = vault(
+            app,
+            t,
+            "POST",
+            &format!("/v1/transit/verify/{name}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(data(s, &v)["valid"], false, "{name} {extra}");
+    }
+    // A hash other than the key's, an unknown padding or salt length: refused.
+    for (uri, body) in [
+        ("/v1/transit/sign/p256/sha2-512", json!({})),
+        (
+            "/v1/transit/sign/p384",
+            json!({"hash_algorithm": "sha2-256"}),
+        ),
+        (
+            "/v1/transit/sign/rsa",
+            json!({"signature_algorithm": "oaep"}),
+        ),
+        ("/v1/transit/sign/rsa", json!({"salt_length": 20})),
+    ] {
+        let mut body = body;
+        body["input"] = json!(input);
+        let (s, v) = vault(app, t, "POST", uri, Some(body)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri} {v}");
+        errors(&v);
+    }
 }
 
 #[tokio::test]
@@ -491,4 +625,215 @@ async fn scopes_and_key_prefixes_apply_as_on_kms() {
     )
     .await;
     data(s, &v);
+}
+
+#[tokio::test]
+async fn hmac_datakey_random_hash_and_sys() {
+    let f = fixture(Limits::default());
+    let (app, t) = (&f.app, f.root.as_str());
+    vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/keys/mac",
+        Some(json!({"type": "hmac"})),
+    )
+    .await;
+    vault(app, t, "POST", "/v1/transit/keys/enc", None).await;
+
+    // HMAC, checked against an HMAC-SHA-256 of the same input through /v1/kms.
+    let input = b64(b"data");
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/hmac/mac/sha2-256",
+        Some(json!({"input": input})),
+    )
+    .await;
+    let tag = data(s, &v)["hmac"].as_str().unwrap().to_owned();
+    assert!(tag.starts_with("vault:v1:"));
+    let (s, v) = call_with(
+        app,
+        t,
+        Method::POST,
+        "/v1/kms/hmac",
+        Some(json!({"key": "mac", "message": input})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["value"].as_str().unwrap()),
+        (
+            StatusCode::OK,
+            tag.replacen("vault:", "aunsorm:", 1).as_str()
+        )
+    );
+    for (msg, valid) in [(b"data".as_slice(), true), (b"date".as_slice(), false)] {
+        let (s, v) = vault(
+            app,
+            t,
+            "POST",
+            "/v1/transit/verify/mac",
+            Some(json!({"input": b64(msg), "hmac": tag})),
+        )
+        .await;
+        assert_eq!(data(s, &v)["valid"], valid);
+    }
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/hmac/mac/sha2-512",
+        Some(json!({"input": input})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/hmac/enc",
+        Some(json!({"input": input})),
+    )
+    .await;
+    assert!(s.is_client_error(), "an AEAD key makes no HMAC: {v}");
+    errors(&v);
+
+    // Data keys: the plaintext form decrypts to its plaintext; the wrapped form has none.
+    for (bits, len) in [(None, 32), (Some(128), 16), (Some(512), 64)] {
+        let (s, v) = vault(
+            app,
+            t,
+            "POST",
+            "/v1/transit/datakey/plaintext/enc",
+            Some(json!({"bits": bits})),
+        )
+        .await;
+        let d = data(s, &v);
+        let pt = d["plaintext"].as_str().unwrap();
+        assert_eq!(B64.decode(pt).unwrap().len(), len);
+        let (s, v) = vault(
+            app,
+            t,
+            "POST",
+            "/v1/transit/decrypt/enc",
+            Some(json!({"ciphertext": d["ciphertext"]})),
+        )
+        .await;
+        assert_eq!(data(s, &v)["plaintext"], pt);
+    }
+    let (s, v) = vault(app, t, "POST", "/v1/transit/datakey/wrapped/enc", None).await;
+    let d = data(s, &v);
+    assert!(
+        d.get("plaintext").is_none() && d["ciphertext"].as_str().unwrap().starts_with("vault:v1:")
+    );
+    for (uri, body) in [
+        ("/v1/transit/datakey/plaintext/enc", json!({"bits": 100})),
+        ("/v1/transit/datakey/other/enc", json!({})),
+    ] {
+        let (s, v) = vault(app, t, "POST", uri, Some(body)).await;
+        assert!(s.is_client_error(), "{uri} {v}");
+        errors(&v);
+    }
+
+    // Random bytes, by body or path, in base64 or hex.
+    let (s, v) = vault(app, t, "POST", "/v1/transit/random", None).await;
+    assert_eq!(
+        B64.decode(data(s, &v)["random_bytes"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        32
+    );
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/random/platform/16",
+        Some(json!({"format": "hex"})),
+    )
+    .await;
+    assert_eq!(data(s, &v)["random_bytes"].as_str().unwrap().len(), 32);
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/random",
+        Some(json!({"bytes": 7})),
+    )
+    .await;
+    assert_eq!(
+        B64.decode(data(s, &v)["random_bytes"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        7
+    );
+    for uri in [
+        "/v1/transit/random/0",
+        "/v1/transit/random/99999999",
+        "/v1/transit/random/moon",
+    ] {
+        let (s, v) = vault(app, t, "POST", uri, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri} {v}");
+    }
+
+    // Hashes: FIPS 180-4's "abc" example.
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/hash",
+        Some(json!({"input": b64(b"abc")})),
+    )
+    .await;
+    assert_eq!(
+        data(s, &v)["sum"],
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/hash/sha3-224",
+        Some(json!({"input": b64(b"abc"), "format": "base64"})),
+    )
+    .await;
+    assert_eq!(
+        B64.decode(data(s, &v)["sum"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        28
+    );
+    let (s, _) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/transit/hash/md5",
+        Some(json!({"input": b64(b"abc")})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // What Vault clients read on their way in.
+    let (s, v) = call_with(app, "", Method::GET, "/v1/sys/init", None).await;
+    assert_eq!(
+        (s, v["initialized"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let (s, v) = call_with(app, "", Method::GET, "/v1/sys/seal-status", None).await;
+    assert_eq!((s, v["sealed"].as_bool()), (StatusCode::OK, Some(false)));
+    let (s, v) = vault(app, t, "GET", "/v1/sys/mounts", None).await;
+    assert_eq!(data(s, &v)["transit/"]["type"], "transit");
+    assert_eq!(v["transit/"]["type"], "transit");
+    let (s, v) = vault(app, "", "GET", "/v1/sys/mounts", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = vault(
+        app,
+        t,
+        "POST",
+        "/v1/sys/mounts/transit",
+        Some(json!({"type": "transit"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(errors(&v).contains("already in use"));
 }

@@ -8,6 +8,7 @@ use crate::json::Json;
 use crate::{ApiError, AppState};
 use aunsorm_api::SecretBase64;
 use aunsorm_api::kms as api;
+use aunsorm_crypto::{EcdsaFormat, RsaPadding, SignOptions};
 use aunsorm_kms::Kms;
 use axum::extract::{Extension, State};
 
@@ -16,21 +17,41 @@ fn allow(b: &Bearer, scope: Scope, key: &aunsorm_kms::KeyName) -> Result<(), Api
     b.authorize(scope, Some(key.as_str())).map(drop)
 }
 
+/// The signing options of a request: its context, RSA padding and ECDSA encoding.
+fn sign_options<'a>(
+    context: Option<&'a aunsorm_api::Base64>,
+    padding: Option<api::RsaPadding>,
+    encoding: Option<api::EcdsaEncoding>,
+) -> SignOptions<'a> {
+    let mut o = SignOptions::new().context(bytes(context));
+    if let Some(p) = padding {
+        o = o.rsa_padding(match p {
+            api::RsaPadding::Pss => RsaPadding::Pss,
+            api::RsaPadding::Pkcs1v15 => RsaPadding::Pkcs1v15,
+        });
+    }
+    if let Some(e) = encoding {
+        o = o.ecdsa_format(match e {
+            api::EcdsaEncoding::Der => EcdsaFormat::Der,
+            api::EcdsaEncoding::P1363 => EcdsaFormat::Fixed,
+        });
+    }
+    o
+}
+
 pub(crate) fn sign_op(k: &Kms, b: &Bearer, r: &api::Sign) -> Result<api::Versioned, ApiError> {
     let key = key_ref(&r.key)?;
     allow(b, Scope::KmsSign, &key.name)?;
-    Ok(out(&k.sign(
-        &key,
-        &r.message.0,
-        bytes(r.context.as_ref()),
-    )?))
+    let opts = sign_options(r.context.as_ref(), r.rsa_padding, r.ecdsa_encoding);
+    Ok(out(&k.sign_with_options(&key, &r.message.0, &opts)?))
 }
 
 pub(crate) fn verify_op(k: &Kms, b: &Bearer, r: &api::Verify) -> Result<api::Verified, ApiError> {
     let key = key_ref(&r.key)?;
     allow(b, Scope::KmsSign, &key.name)?;
     let sig = versioned(&r.signature, "signature")?;
-    let valid = k.verify(&key, &r.message.0, &sig, bytes(r.context.as_ref()))?;
+    let opts = sign_options(r.context.as_ref(), r.rsa_padding, r.ecdsa_encoding);
+    let valid = k.verify_with_options(&key, &r.message.0, &sig, &opts)?;
     Ok(api::Verified { valid })
 }
 

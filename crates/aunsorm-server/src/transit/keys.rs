@@ -39,6 +39,7 @@ fn algorithm(kind: &str, parameter_set: Option<&str>) -> Result<Algorithm, Vault
         ("ml-kem-768", _) => "ml-kem-768",
         ("ml-kem-1024", _) => "ml-kem-1024",
         ("x-wing", _) => "x-wing",
+        ("ml-dsa-65+ed25519", _) => "ml-dsa-65+ed25519",
         (other, _) => {
             return Err(VaultError::invalid(format!("unknown key type {other}")));
         }

@@ -12,6 +12,10 @@
 
 mod keys;
 mod ops;
+mod sys;
+mod tools;
+
+pub(crate) use sys::{init_status, mounts_router, seal_status};
 
 use crate::auth::Bearer;
 use crate::{ApiError, AppState};
@@ -36,10 +40,21 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/encrypt/{name}", ops::route(ops::encrypt_one))
         .route("/decrypt/{name}", ops::route(ops::decrypt_one))
         .route("/rewrap/{name}", ops::route(ops::rewrap_one))
+        .route("/datakey/{kind}/{name}", ops::datakey_route())
         .route("/sign/{name}", ops::route(ops::sign_one))
-        .route("/sign/{name}/{hash}", ops::route_hash(ops::sign_one))
+        .route("/sign/{name}/{hash}", ops::route2(ops::sign_with_hash))
         .route("/verify/{name}", ops::route(ops::verify_one))
-        .route("/verify/{name}/{hash}", ops::route_hash(ops::verify_one))
+        .route("/verify/{name}/{hash}", ops::route2(ops::verify_with_hash))
+        .route("/hmac/{name}", ops::route(ops::hmac_one))
+        .route(
+            "/hmac/{name}/{algorithm}",
+            ops::route2(ops::hmac_with_algorithm),
+        )
+        .route("/random", post(tools::random))
+        .route("/random/{a}", post(tools::random))
+        .route("/random/{a}/{b}", post(tools::random))
+        .route("/hash", post(tools::hash))
+        .route("/hash/{algorithm}", post(tools::hash))
         .fallback(|| async { VaultError::new(StatusCode::NOT_FOUND, "unsupported path") })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -112,7 +127,12 @@ impl IntoResponse for VaultError {
 
 /// A 200 answer in Vault's envelope.
 pub(crate) fn envelope(data: Value) -> Response {
-    axum::Json(json!({
+    axum::Json(envelope_value(data)).into_response()
+}
+
+/// Vault's envelope around `data`.
+fn envelope_value(data: Value) -> Value {
+    json!({
         "request_id": crate::request_id::current(),
         "lease_id": "",
         "renewable": false,
@@ -121,8 +141,7 @@ pub(crate) fn envelope(data: Value) -> Response {
         "wrap_info": null,
         "warnings": null,
         "auth": null,
-    }))
-    .into_response()
+    })
 }
 
 /// Refuses a request without a valid token with Vault's 403.

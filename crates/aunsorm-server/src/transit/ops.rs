@@ -9,6 +9,7 @@ use crate::kms::{audited, ops as kms};
 use crate::{ApiError, AppState};
 use aunsorm_api::kms as api;
 use aunsorm_api::{Base64, SecretBase64};
+use aunsorm_crypto::{Algorithm, AlgorithmKind};
 use aunsorm_kms::Kms;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
@@ -19,6 +20,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// An operation's failure inside an answer: a key that does not exist is a bad request
 /// here, as in Vault (404 is for key paths).
@@ -91,7 +93,7 @@ async fn answer(
     b: &Bearer,
     name: &str,
     body: &Bytes,
-    one: Item,
+    one: impl Fn(&Kms, &Bearer, &str, &Map<String, Value>) -> Result<Value, VaultError>,
 ) -> Result<Response, VaultError> {
     let m = object(body)?;
     let name = key_name(name)?.to_string();
@@ -186,45 +188,122 @@ pub(super) fn rewrap_one(
     Ok(json!({ "ciphertext": to_vault(&out.value), "key_version": out.version }))
 }
 
-/// Signing options Aunsorm does not map yet are refused, never ignored: ignoring
-/// `prehashed` or a marshaling would hand back a signature over something else.
-fn plain_signing(m: &Map<String, Value>, hash: Option<&str>) -> Result<(), VaultError> {
-    if flag(m, "prehashed")? == Some(true) {
-        return Err(VaultError::invalid("prehashed input is not supported yet"));
-    }
-    if text(m, "marshaling_algorithm")?.is_some_and(|a| a != "asn1") {
-        return Err(VaultError::invalid(
-            "only the asn1 marshaling is supported yet",
-        ));
-    }
-    if text(m, "signature_algorithm")?.is_some() {
-        return Err(VaultError::invalid(
-            "signature_algorithm is not supported yet",
-        ));
-    }
-    let hash = hash.or(text(m, "hash_algorithm")?);
-    if hash.is_some_and(|h| h != "sha2-256" && h != "none") {
-        return Err(VaultError::invalid(format!(
-            "hash algorithm {} is not supported yet",
-            hash.unwrap_or_default()
-        )));
-    }
-    Ok(())
+/// How a signing request maps onto `/v1/kms/sign`: the RSA padding, the ECDSA encoding,
+/// and whether the signature travels in base64url (Vault's `jws` marshaling).
+struct Signing {
+    rsa_padding: Option<api::RsaPadding>,
+    ecdsa_encoding: Option<api::EcdsaEncoding>,
+    jws: bool,
 }
 
-/// Whether the key's signatures are over the input as given (Ed25519, ML-DSA, SLH-DSA),
-/// which is what Vault's defaults produce for those key types.
-fn signs_input(k: &Kms, name: &str) -> Result<(), VaultError> {
-    let n = key_name(name)?;
-    let info = k.info(&n).map_err(|e| op_error(e.into()))?;
-    let id = info.alg.id();
-    if id == "ed25519" || id.starts_with("ml-dsa-") || id.starts_with("slh-dsa-") {
-        Ok(())
-    } else {
-        Err(VaultError::invalid(format!(
-            "signing with {id} keys is not supported on the Transit API yet"
-        )))
+/// Reads Vault's signing options for a key of algorithm `alg`. What Aunsorm cannot do
+/// as asked is refused, never ignored: ignoring `prehashed` or a hash would hand back a
+/// signature over something else.
+fn signing(
+    alg: Algorithm,
+    m: &Map<String, Value>,
+    hash: Option<&str>,
+) -> Result<Signing, VaultError> {
+    if flag(m, "prehashed")? == Some(true) {
+        return Err(VaultError::invalid("prehashed input is not supported"));
     }
+    let id = alg.id();
+    // The hash each key type signs with: ECDSA P-384 with SHA-384, the other ECDSA and
+    // RSA keys with SHA-256; Ed25519 and the post-quantum schemes hash internally and
+    // ignore hash_algorithm, as Vault does for Ed25519.
+    let native = match alg.kind() {
+        AlgorithmKind::Rsa => Some("sha2-256"),
+        _ if id == "ecdsa-p256" => Some("sha2-256"),
+        _ if id == "ecdsa-p384" => Some("sha2-384"),
+        AlgorithmKind::Signature => None,
+        _ => return Err(VaultError::invalid(format!("{id} keys cannot sign"))),
+    };
+    let hash = match hash {
+        Some(h) => Some(h),
+        None => text(m, "hash_algorithm")?,
+    };
+    if let (Some(native), Some(h)) = (native, hash)
+        && h != native
+    {
+        return Err(VaultError::invalid(format!(
+            "hash algorithm {h} is not supported for {id} keys (they sign with {native})"
+        )));
+    }
+    let rsa_padding = match (alg.kind(), text(m, "signature_algorithm")?) {
+        (AlgorithmKind::Rsa, None | Some("pss")) => Some(api::RsaPadding::Pss),
+        (AlgorithmKind::Rsa, Some("pkcs1v15")) => Some(api::RsaPadding::Pkcs1v15),
+        (AlgorithmKind::Rsa, Some(other)) => {
+            return Err(VaultError::invalid(format!(
+                "unsupported signature_algorithm {other}: expected pss or pkcs1v15"
+            )));
+        }
+        _ => None,
+    };
+    if rsa_padding == Some(api::RsaPadding::Pss) {
+        // Aunsorm's PSS salt is as long as the hash; Vault's `auto` signs with the
+        // longest salt that fits. Both verify with `auto`.
+        match m.get("salt_length") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s == "auto" || s == "hash" || s == "32" => {}
+            Some(Value::Number(n)) if n.as_u64() == Some(32) => {}
+            Some(_) => {
+                return Err(VaultError::invalid(
+                    "salt_length: only auto, hash or 32 are supported",
+                ));
+            }
+        }
+    }
+    let jws = match text(m, "marshaling_algorithm")? {
+        None | Some("asn1") => false,
+        Some("jws") => true,
+        Some(other) => {
+            return Err(VaultError::invalid(format!(
+                "unsupported marshaling_algorithm {other}: expected asn1 or jws"
+            )));
+        }
+    };
+    let ecdsa_encoding = id.starts_with("ecdsa-").then_some(if jws {
+        api::EcdsaEncoding::P1363
+    } else {
+        api::EcdsaEncoding::Der
+    });
+    Ok(Signing {
+        rsa_padding,
+        ecdsa_encoding,
+        jws,
+    })
+}
+
+fn algorithm_of(k: &Kms, name: &str) -> Result<Algorithm, VaultError> {
+    Ok(k.info(&key_name(name)?)
+        .map_err(|e| op_error(e.into()))?
+        .alg)
+}
+
+/// A signature in Vault's form: `vault:vN:` and base64, or base64url for `jws`.
+fn vault_signature(s: &str, jws: bool) -> Result<String, VaultError> {
+    if !jws {
+        return Ok(to_vault(s));
+    }
+    let v: aunsorm_kms::Versioned = s
+        .parse()
+        .map_err(|_| VaultError::new(StatusCode::INTERNAL_SERVER_ERROR, "bad signature form"))?;
+    Ok(format!("vault:v{}:{}", v.version, B64URL.encode(&v.bytes)))
+}
+
+/// A signature given in Vault's form, in Aunsorm's (base64url for `jws`).
+fn aunsorm_signature(s: &str, jws: bool) -> Result<String, VaultError> {
+    if !jws {
+        return from_vault(s);
+    }
+    let bad = || VaultError::invalid("invalid signature: expected vault:vN:<base64url>");
+    let rest = s.strip_prefix("vault:v").ok_or_else(bad)?;
+    let (version, sig) = rest.split_once(':').ok_or_else(bad)?;
+    let version: u32 = version.parse().map_err(|_| bad())?;
+    let bytes = B64URL
+        .decode(sig.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    Ok(aunsorm_kms::Versioned { version, bytes }.to_string())
 }
 
 pub(super) fn sign_one(
@@ -233,16 +312,30 @@ pub(super) fn sign_one(
     name: &str,
     m: &Map<String, Value>,
 ) -> Result<Value, VaultError> {
-    plain_signing(m, None)?;
-    signs_input(k, name)?;
+    sign_hashed(k, b, name, m, None)
+}
+
+fn sign_hashed(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+    hash: Option<&str>,
+) -> Result<Value, VaultError> {
+    let o = signing(algorithm_of(k, name)?, m, hash)?;
     let input = base64_field(m, "input")?.unwrap_or_default();
     let r = api::Sign {
         key: key_ref(name, m)?,
         message: Base64(input),
         context: None,
+        rsa_padding: o.rsa_padding,
+        ecdsa_encoding: o.ecdsa_encoding,
     };
     let out = kms::sign_op(k, b, &r).map_err(op_error)?;
-    Ok(json!({ "signature": to_vault(&out.value), "key_version": out.version }))
+    Ok(json!({
+        "signature": vault_signature(&out.value, o.jws)?,
+        "key_version": out.version,
+    }))
 }
 
 pub(super) fn verify_one(
@@ -251,18 +344,125 @@ pub(super) fn verify_one(
     name: &str,
     m: &Map<String, Value>,
 ) -> Result<Value, VaultError> {
-    plain_signing(m, None)?;
-    signs_input(k, name)?;
-    let sig = text(m, "signature")?.ok_or_else(|| VaultError::invalid("missing signature"))?;
+    verify_hashed(k, b, name, m, None)
+}
+
+fn verify_hashed(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+    hash: Option<&str>,
+) -> Result<Value, VaultError> {
     let input = base64_field(m, "input")?.unwrap_or_default();
+    if let Some(tag) = text(m, "hmac")? {
+        hmac_algorithm(m, hash)?;
+        let r = api::HmacVerify {
+            key: name.to_owned(),
+            message: Base64(input),
+            mac: from_vault(tag)?,
+        };
+        let out = kms::hmac_verify_op(k, b, &r).map_err(op_error)?;
+        return Ok(json!({ "valid": out.valid }));
+    }
+    let o = signing(algorithm_of(k, name)?, m, hash)?;
+    let sig =
+        text(m, "signature")?.ok_or_else(|| VaultError::invalid("missing signature or hmac"))?;
     let r = api::Verify {
         key: name.to_owned(),
         message: Base64(input),
-        signature: from_vault(sig)?,
+        signature: aunsorm_signature(sig, o.jws)?,
         context: None,
+        rsa_padding: o.rsa_padding,
+        ecdsa_encoding: o.ecdsa_encoding,
     };
     let out = kms::verify_op(k, b, &r).map_err(op_error)?;
     Ok(json!({ "valid": out.valid }))
+}
+
+/// HMAC keys are HMAC-SHA-256: `sha2-256` is the only algorithm.
+fn hmac_algorithm(m: &Map<String, Value>, path: Option<&str>) -> Result<(), VaultError> {
+    let algo = match path {
+        Some(a) => Some(a),
+        None => match text(m, "algorithm")? {
+            Some(a) => Some(a),
+            None => text(m, "hash_algorithm")?,
+        },
+    };
+    match algo {
+        None | Some("sha2-256") => Ok(()),
+        Some(a) => Err(VaultError::invalid(format!(
+            "HMAC algorithm {a} is not supported: Aunsorm's HMAC keys are HMAC-SHA-256"
+        ))),
+    }
+}
+
+pub(super) fn hmac_one(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+) -> Result<Value, VaultError> {
+    hmac_hashed(k, b, name, m, None)
+}
+
+fn hmac_hashed(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+    algo: Option<&str>,
+) -> Result<Value, VaultError> {
+    hmac_algorithm(m, algo)?;
+    let input = base64_field(m, "input")?.unwrap_or_default();
+    let r = api::Hmac {
+        key: key_ref(name, m)?,
+        message: Base64(input),
+    };
+    let out = kms::hmac_op(k, b, &r).map_err(op_error)?;
+    Ok(json!({ "hmac": to_vault(&out.value), "key_version": out.version }))
+}
+
+/// `datakey/plaintext/{name}` and `datakey/wrapped/{name}`: a fresh data key (`bits`
+/// 128, 256 or 512) encrypted under the key, with the plaintext for the first.
+fn datakey(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+    kind: &str,
+) -> Result<Value, VaultError> {
+    let wrapped_only = match kind {
+        "plaintext" => false,
+        "wrapped" => true,
+        _ => {
+            return Err(VaultError::new(
+                StatusCode::NOT_FOUND,
+                "unsupported path: expected datakey/plaintext or datakey/wrapped",
+            ));
+        }
+    };
+    let bytes = match number(m, "bits")? {
+        None | Some(256) => 32,
+        Some(128) => 16,
+        Some(512) => 64,
+        Some(_) => return Err(VaultError::invalid("bits: expected 128, 256 or 512")),
+    };
+    let r = api::Datakey {
+        key: key_ref(name, m)?,
+        bytes: Some(bytes),
+        aad: aad(m)?,
+        wrapped_only,
+    };
+    let out = kms::datakey_op(k, b, &r).map_err(op_error)?;
+    let mut data = json!({
+        "ciphertext": to_vault(&out.ciphertext),
+        "key_version": out.version,
+    });
+    if let Some(p) = out.plaintext {
+        data["plaintext"] = Value::String(B64.encode(&*p.0));
+    }
+    Ok(data)
 }
 
 /// The route of a Transit operation: `POST .../{name}`.
@@ -275,17 +475,64 @@ pub(super) fn route(one: Item) -> MethodRouter<AppState> {
     )
 }
 
-/// The route of a signing operation with the hash in its path: `POST
-/// .../{name}/{hash}`.
-pub(super) fn route_hash(one: Item) -> MethodRouter<AppState> {
+/// An operation with a second path segment (the hash of `sign` and `verify`, the
+/// algorithm of `hmac`, the kind of `datakey`).
+pub(super) type Hashed =
+    fn(&Kms, &Bearer, &str, &Map<String, Value>, &str) -> Result<Value, VaultError>;
+
+pub(super) fn sign_with_hash(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+    hash: &str,
+) -> Result<Value, VaultError> {
+    sign_hashed(k, b, name, m, Some(hash))
+}
+
+pub(super) fn verify_with_hash(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+    hash: &str,
+) -> Result<Value, VaultError> {
+    verify_hashed(k, b, name, m, Some(hash))
+}
+
+pub(super) fn hmac_with_algorithm(
+    k: &Kms,
+    b: &Bearer,
+    name: &str,
+    m: &Map<String, Value>,
+    algo: &str,
+) -> Result<Value, VaultError> {
+    hmac_hashed(k, b, name, m, Some(algo))
+}
+
+/// The route of an operation with a second path segment: `POST .../{name}/{second}`.
+pub(super) fn route2(one: Hashed) -> MethodRouter<AppState> {
     post(
         move |State(s): State<AppState>,
               Extension(b): Extension<Bearer>,
-              Path((n, hash)): Path<(String, String)>,
+              Path((n, second)): Path<(String, String)>,
               body: Bytes| async move {
-            if let Err(e) = plain_signing(&Map::new(), Some(&hash)) {
-                return e.into_response();
-            }
+            let one =
+                |k: &Kms, b: &Bearer, n: &str, m: &Map<String, Value>| one(k, b, n, m, &second);
+            respond(answer(&s, &b, &n, &body, one).await)
+        },
+    )
+}
+
+/// `POST .../datakey/{plaintext|wrapped}/{name}`.
+pub(super) fn datakey_route() -> MethodRouter<AppState> {
+    post(
+        |State(s): State<AppState>,
+         Extension(b): Extension<Bearer>,
+         Path((kind, n)): Path<(String, String)>,
+         body: Bytes| async move {
+            let one =
+                |k: &Kms, b: &Bearer, n: &str, m: &Map<String, Value>| datakey(k, b, n, m, &kind);
             respond(answer(&s, &b, &n, &body, one).await)
         },
     )
