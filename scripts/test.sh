@@ -3,7 +3,8 @@
 # formatting and lints, the Rust unit, known-answer and CLI tests, the cross-checks
 # against independent implementations (pinned PyPI packages in .venv, and OpenSSL 3.5
 # from Debian 13's packages in .cache, see scripts/openssl35.sh), Schemathesis against
-# a running dev server (tests/api/run.sh), and the 1 GiB streaming seal/open test.
+# a running dev server (tests/api/run.sh), hvac (Vault's Python client) against the
+# Transit API of a running dev server, and the 1 GiB streaming seal/open test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,10 +15,11 @@ fi
 if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     apt-get update -qq && apt-get install -y -qq python3 python3-venv
 fi
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import cryptography, kyber_py, dilithium_py, schemathesis' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import cryptography, kyber_py, dilithium_py, schemathesis, hvac' 2>/dev/null; then
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check \
-        -r tests/interop/requirements.txt -r tests/api/requirements.txt
+        -r tests/interop/requirements.txt -r tests/api/requirements.txt \
+        -r tests/vault/requirements.txt
 fi
 
 cargo fmt --all -- --check
@@ -29,4 +31,5 @@ cargo build -p aunsorm-cli
 OPENSSL35="$(./scripts/openssl35.sh)"
 .venv/bin/python tests/interop/crosscheck.py target/debug/aunsorm "$OPENSSL35"
 tests/api/run.sh target/debug/aunsorm .venv
+.venv/bin/python tests/vault/hvac_test.py target/debug/aunsorm
 .venv/bin/python tests/interop/seal_big.py target/debug/aunsorm "${AUNSORM_BIG_MIB:-1100}"
