@@ -39,22 +39,16 @@ pub struct Health {
 /// (defaults 200 unsealed, 503 sealed, 501 not initialized). Vault's other parameters
 /// (`standbyok`, `perfstandbyok`, ...) are accepted and have no effect: an Aunsorm
 /// server is never a standby.
-#[derive(
-    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams,
-)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthQuery {
     /// Status when initialized and unsealed (default 200).
     #[serde(default)]
-    #[param(minimum = 200, maximum = 599)]
     pub activecode: Option<u16>,
     /// Status when sealed (default 503).
     #[serde(default)]
-    #[param(minimum = 200, maximum = 599)]
     pub sealedcode: Option<u16>,
     /// Status when not initialized (default 501).
     #[serde(default)]
-    #[param(minimum = 200, maximum = 599)]
     pub uninitcode: Option<u16>,
 }
 

@@ -25,6 +25,17 @@ mod request_id;
 mod sys;
 mod tokens;
 mod transit;
+
+/// Entry points for the fuzz targets (`fuzz/`): untrusted request decoders, on arbitrary
+/// bytes. Not a stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The Transit API's request decoders (JSON body, fields, batch items, signing
+    /// options, `vault:` forms).
+    pub fn transit_request(data: &[u8]) {
+        crate::transit::fuzz_request(data);
+    }
+}
 pub mod transport;
 
 pub use error::ApiError;

@@ -31,8 +31,9 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
 /// Whether the server is initialized and unsealed, with Vault's statuses (so that load
 /// balancers and Vault clients read it as they read Vault's): 200 unsealed, 503 sealed,
 /// 501 not initialized, each overridable with `activecode`, `sealedcode`, `uninitcode`.
-/// `HEAD` answers the status alone.
-#[utoipa::path(get, path = "/v1/sys/health", tag = "sys", params(HealthQuery),
+/// `HEAD` answers the status alone. (The overrides are Vault's and are left out of the
+/// OpenAPI document: a status chosen by the caller fits no response schema.)
+#[utoipa::path(get, path = "/v1/sys/health", tag = "sys",
     responses((status = 200, body = Health), (status = 501, body = Health),
         (status = 503, body = Health), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn health(

@@ -352,3 +352,16 @@ fn public_key(alg: Algorithm, raw: &[u8]) -> String {
         .and_then(|k| k.to_spki_pem())
         .unwrap_or_default()
 }
+
+/// The key-path decoders on a parsed body (see [`crate::fuzzing`]).
+pub(super) fn fuzz(m: &Map<String, Value>) {
+    if let (Ok(Some(kind)), Ok(p)) = (text(m, "type"), text(m, "parameter_set")) {
+        let _ = algorithm(kind, p);
+    }
+    if let Some(v) = m.get("auto_rotate_period") {
+        let _ = duration(v);
+    }
+    for f in ["exportable", "deletion_allowed", "derived"] {
+        let _ = flag(m, f);
+    }
+}

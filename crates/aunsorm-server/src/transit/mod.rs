@@ -72,6 +72,14 @@ pub(crate) fn auth_router(state: &AppState) -> Router<AppState> {
         ))
 }
 
+/// Runs the Transit request decoders on arbitrary bytes, for the fuzz target.
+pub(crate) fn fuzz_request(data: &[u8]) {
+    ops::fuzz(data);
+    if let Ok(m) = keys::object(&axum::body::Bytes::copy_from_slice(data)) {
+        keys::fuzz(&m);
+    }
+}
+
 /// Vault's error answer: `{"errors": [message]}`.
 #[derive(Debug)]
 pub(crate) struct VaultError {

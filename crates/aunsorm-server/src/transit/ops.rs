@@ -541,3 +541,39 @@ pub(super) fn datakey_route() -> MethodRouter<AppState> {
 fn respond(r: Result<Response, VaultError>) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
+
+/// The decoders of a Transit request on arbitrary bytes (see [`crate::fuzzing`]): the
+/// body, its fields and batch items, the signing options for every algorithm, and the
+/// `vault:` forms of ciphertexts and signatures.
+pub(super) fn fuzz(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        for jws in [false, true] {
+            if let Ok(a) = aunsorm_signature(s, jws) {
+                let _ = a.parse::<aunsorm_kms::Versioned>();
+            }
+        }
+    }
+    let Ok(m) = object(&Bytes::copy_from_slice(data)) else {
+        return;
+    };
+    let mut all = vec![m.clone()];
+    if let Ok(Some(items)) = items(&m) {
+        all.extend(items);
+    }
+    for m in &all {
+        let _ = (
+            aad(m),
+            key_ref("k", m),
+            number(m, "partial_failure_response_code"),
+        );
+        let _ = (base64_field(m, "input"), hmac_algorithm(m, None));
+        for alg in Algorithm::ALL {
+            let _ = signing(*alg, m, None);
+        }
+        for field in ["ciphertext", "signature", "hmac"] {
+            if let Ok(Some(s)) = text(m, field) {
+                let _ = from_vault(s).map(|a| a.parse::<aunsorm_kms::Versioned>());
+            }
+        }
+    }
+}
