@@ -52,6 +52,14 @@ pub struct HealthQuery {
     pub uninitcode: Option<u16>,
 }
 
+/// `GET /v1/sys/init` (Vault's form): whether a root key exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitStatus {
+    /// Whether a root key exists.
+    pub initialized: bool,
+}
+
 /// `POST /v1/sys/init`: create the root key, under unseal shares (`shares` and
 /// `threshold`) or a passphrase.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -6,7 +6,8 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Aunsorm", description = "Post-quantum-ready key management"),
     paths(
-        crate::sys::health, crate::sys::init, crate::sys::unseal, crate::sys::seal,
+        crate::sys::health, crate::sys::init, crate::transit::sys::init_status,
+        crate::sys::unseal, crate::sys::seal,
         crate::ids::random_bytes, crate::ids::ids,
         crate::log::checkpoint, crate::log::keys, crate::log::tile, crate::log::inclusion, crate::log::consistency,
         crate::tokens::create_token, crate::tokens::revoke_token,

@@ -12,7 +12,7 @@
 
 mod keys;
 mod ops;
-mod sys;
+pub(crate) mod sys;
 mod tools;
 
 pub(crate) use sys::{init_status, mounts_router, seal_status};

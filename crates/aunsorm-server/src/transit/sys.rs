@@ -5,16 +5,22 @@
 
 use super::{VaultError, envelope_value};
 use crate::AppState;
+use aunsorm_api::sys::InitStatus;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-/// `GET /v1/sys/init`: `{"initialized": bool}`.
+/// Whether a root key exists (Vault's `GET /v1/sys/init`; no token, as in Vault).
+#[utoipa::path(get, path = "/v1/sys/init", tag = "sys",
+    responses((status = 200, body = InitStatus)))]
 pub(crate) async fn init_status(State(s): State<AppState>) -> Response {
     match crate::sys::health_of(&s) {
-        Ok(h) => axum::Json(json!({ "initialized": h.initialized })).into_response(),
+        Ok(h) => axum::Json(InitStatus {
+            initialized: h.initialized,
+        })
+        .into_response(),
         Err(e) => VaultError::from(e).into_response(),
     }
 }
