@@ -12,31 +12,17 @@ signatures with a context string, ML-KEM encapsulation, both ways.
 
 Usage: crosscheck.py PATH_TO_AUNSORM [PATH_TO_OPENSSL_3_5]. Prints 'N passed, M failed'
 and exits non-zero on any failure."""
-import base64, hashlib, hmac, json, os, subprocess, sys, tempfile, traceback
+import base64, hashlib, hmac, json, os, subprocess, sys, tempfile
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem, padding, rsa, x25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from kyber_py.ml_kem import ML_KEM_512, ML_KEM_768, ML_KEM_1024
 from dilithium_py.ml_dsa import ML_DSA_44, ML_DSA_65, ML_DSA_87
+from checks import check, finish
 
 AUNSORM = os.path.abspath(sys.argv[1])
 OPENSSL = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 WORK = tempfile.mkdtemp(prefix="aunsorm-crosscheck-")
-results = {"passed": 0, "failed": 0}
-
-
-def check(name):
-    def deco(f):
-        try:
-            f()
-            results["passed"] += 1
-            print(f"ok   {name}")
-        except Exception:
-            results["failed"] += 1
-            print(f"FAIL {name}")
-            traceback.print_exc()
-        return f
-    return deco
 
 
 def p(name):
@@ -474,5 +460,4 @@ def _():
             assert not ML_DSA_44.verify(raw[1:], text + b"x", sig)
 
 
-print(f"crosscheck: {results['passed']} passed, {results['failed']} failed")
-sys.exit(1 if results["failed"] else 0)
+finish("crosscheck")

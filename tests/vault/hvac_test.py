@@ -7,7 +7,7 @@ hands out. Ciphertexts are carried across between /v1/transit and /v1/kms both w
 
 Usage: hvac_test.py PATH_TO_AUNSORM. Prints 'N passed, M failed'; exits non-zero on any
 failure."""
-import base64, os, subprocess, sys, tempfile, time, traceback
+import base64, os, subprocess, sys, tempfile, time
 
 import hvac
 import requests
@@ -17,22 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, utils
 from dilithium_py.ml_dsa import ML_DSA_44, ML_DSA_65, ML_DSA_87
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from checks import check, finish  # noqa: E402
+
 AUNSORM = os.path.abspath(sys.argv[1])
-results = {"passed": 0, "failed": 0}
-
-
-def check(name):
-    def deco(f):
-        try:
-            f()
-            results["passed"] += 1
-            print(f"ok   {name}")
-        except Exception:
-            results["failed"] += 1
-            print(f"FAIL {name}")
-            traceback.print_exc()
-        return f
-    return deco
 
 
 def b64(b):
@@ -322,5 +310,4 @@ try:
     proc.wait(timeout=20)
 except subprocess.TimeoutExpired:
     proc.kill()
-print(f"hvac: {results['passed']} passed, {results['failed']} failed")
-sys.exit(1 if results["failed"] else 0)
+finish("hvac")

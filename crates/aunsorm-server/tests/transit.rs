@@ -70,6 +70,14 @@ fn errors(v: &Value) -> String {
     e[0].as_str().unwrap().to_owned()
 }
 
+/// POSTs `body` to `uri` and checks Vault's refusal: 400 and `{"errors": [message]}`;
+/// returns the message.
+async fn refused(app: &Router, token: &str, uri: &str, body: Option<Value>) -> String {
+    let (s, v) = vault(app, token, "POST", uri, body).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {v}");
+    errors(&v)
+}
+
 #[tokio::test]
 async fn keys_encrypt_decrypt_rewrap_and_batches() {
     let f = fixture(Limits::default());
@@ -141,16 +149,13 @@ async fn keys_encrypt_decrypt_rewrap_and_batches() {
     )
     .await;
     assert_eq!(data(s, &v)["plaintext"], b64(b"hello"));
-    let (s, v) = vault(
+    refused(
         app,
         t,
-        "POST",
         "/v1/transit/decrypt/orders",
         Some(json!({"ciphertext": ct, "associated_data": b64(b"other")})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    errors(&v);
 
     // The same ciphertext decrypts through /v1/kms, and the other way round.
     let aunsorm_ct = ct.replacen("vault:", "aunsorm:", 1);
@@ -304,9 +309,7 @@ async fn keys_encrypt_decrypt_rewrap_and_batches() {
         ("/v1/transit/decrypt/orders", json!({})),
         ("/v1/transit/encrypt/orders", json!({"batch_input": "x"})),
     ] {
-        let (s, v) = vault(app, t, "POST", uri, Some(body.clone())).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri} {body}: {v}");
-        errors(&v);
+        refused(app, t, uri, Some(body)).await;
     }
     let (s, v) = vault(app, t, "POST", "/v1/transit/no/such/path", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
@@ -452,9 +455,7 @@ async fn sign_and_verify_with_classical_and_post_quantum_keys() {
         ),
         ("/v1/transit/sign/nope", json!({"input": b64(b"m")})),
     ] {
-        let (s, v) = vault(app, t, "POST", uri, Some(body)).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-        errors(&v);
+        refused(app, t, uri, Some(body)).await;
     }
 }
 
@@ -564,9 +565,7 @@ async fn ecdsa_and_rsa_signatures_follow_vaults_options() {
     ] {
         let mut body = body;
         body["input"] = json!(input);
-        let (s, v) = vault(app, t, "POST", uri, Some(body)).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri} {v}");
-        errors(&v);
+        refused(app, t, uri, Some(body)).await;
     }
 }
 
@@ -679,15 +678,13 @@ async fn hmac_datakey_random_hash_and_sys() {
         .await;
         assert_eq!(data(s, &v)["valid"], valid);
     }
-    let (s, v) = vault(
+    refused(
         app,
         t,
-        "POST",
         "/v1/transit/hmac/mac/sha2-512",
         Some(json!({"input": input})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let (s, v) = vault(
         app,
         t,
@@ -772,8 +769,7 @@ async fn hmac_datakey_random_hash_and_sys() {
         "/v1/transit/random/99999999",
         "/v1/transit/random/moon",
     ] {
-        let (s, v) = vault(app, t, "POST", uri, None).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri} {v}");
+        refused(app, t, uri, None).await;
     }
 
     // Hashes: FIPS 180-4's "abc" example.
@@ -803,15 +799,13 @@ async fn hmac_datakey_random_hash_and_sys() {
             .len(),
         28
     );
-    let (s, _) = vault(
+    refused(
         app,
         t,
-        "POST",
         "/v1/transit/hash/md5",
         Some(json!({"input": b64(b"abc")})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // What Vault clients read on their way in.
     let (s, v) = call_with(app, "", Method::GET, "/v1/sys/init", None).await;
@@ -826,14 +820,12 @@ async fn hmac_datakey_random_hash_and_sys() {
     assert_eq!(v["transit/"]["type"], "transit");
     let (s, v) = vault(app, "", "GET", "/v1/sys/mounts", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    let (s, v) = vault(
+    let message = refused(
         app,
         t,
-        "POST",
         "/v1/sys/mounts/transit",
         Some(json!({"type": "transit"})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(errors(&v).contains("already in use"));
+    assert!(message.contains("already in use"), "{message}");
 }

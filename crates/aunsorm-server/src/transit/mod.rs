@@ -40,15 +40,21 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/encrypt/{name}", ops::route(ops::encrypt_one))
         .route("/decrypt/{name}", ops::route(ops::decrypt_one))
         .route("/rewrap/{name}", ops::route(ops::rewrap_one))
-        .route("/datakey/{kind}/{name}", ops::datakey_route())
-        .route("/sign/{name}", ops::route(ops::sign_one))
-        .route("/sign/{name}/{hash}", ops::route2(ops::sign_with_hash))
-        .route("/verify/{name}", ops::route(ops::verify_one))
-        .route("/verify/{name}/{hash}", ops::route2(ops::verify_with_hash))
-        .route("/hmac/{name}", ops::route(ops::hmac_one))
+        .route(
+            "/datakey/{kind}/{name}",
+            ops::route_with(ops::datakey, "kind"),
+        )
+        .route("/sign/{name}", ops::route_with(ops::sign, "hash"))
+        .route("/sign/{name}/{hash}", ops::route_with(ops::sign, "hash"))
+        .route("/verify/{name}", ops::route_with(ops::verify, "hash"))
+        .route(
+            "/verify/{name}/{hash}",
+            ops::route_with(ops::verify, "hash"),
+        )
+        .route("/hmac/{name}", ops::route_with(ops::hmac, "algorithm"))
         .route(
             "/hmac/{name}/{algorithm}",
-            ops::route2(ops::hmac_with_algorithm),
+            ops::route_with(ops::hmac, "algorithm"),
         )
         .route("/random", post(tools::random))
         .route("/random/{a}", post(tools::random))

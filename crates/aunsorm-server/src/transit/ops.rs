@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -306,16 +307,8 @@ fn aunsorm_signature(s: &str, jws: bool) -> Result<String, VaultError> {
     Ok(aunsorm_kms::Versioned { version, bytes }.to_string())
 }
 
-pub(super) fn sign_one(
-    k: &Kms,
-    b: &Bearer,
-    name: &str,
-    m: &Map<String, Value>,
-) -> Result<Value, VaultError> {
-    sign_hashed(k, b, name, m, None)
-}
-
-fn sign_hashed(
+/// `sign/{name}[/{hash}]`.
+pub(super) fn sign(
     k: &Kms,
     b: &Bearer,
     name: &str,
@@ -338,16 +331,8 @@ fn sign_hashed(
     }))
 }
 
-pub(super) fn verify_one(
-    k: &Kms,
-    b: &Bearer,
-    name: &str,
-    m: &Map<String, Value>,
-) -> Result<Value, VaultError> {
-    verify_hashed(k, b, name, m, None)
-}
-
-fn verify_hashed(
+/// `verify/{name}[/{hash}]`: a signature, or an HMAC given as `hmac`.
+pub(super) fn verify(
     k: &Kms,
     b: &Bearer,
     name: &str,
@@ -397,16 +382,8 @@ fn hmac_algorithm(m: &Map<String, Value>, path: Option<&str>) -> Result<(), Vaul
     }
 }
 
-pub(super) fn hmac_one(
-    k: &Kms,
-    b: &Bearer,
-    name: &str,
-    m: &Map<String, Value>,
-) -> Result<Value, VaultError> {
-    hmac_hashed(k, b, name, m, None)
-}
-
-fn hmac_hashed(
+/// `hmac/{name}[/{algorithm}]`.
+pub(super) fn hmac(
     k: &Kms,
     b: &Bearer,
     name: &str,
@@ -423,18 +400,18 @@ fn hmac_hashed(
     Ok(json!({ "hmac": to_vault(&out.value), "key_version": out.version }))
 }
 
-/// `datakey/plaintext/{name}` and `datakey/wrapped/{name}`: a fresh data key (`bits`
-/// 128, 256 or 512) encrypted under the key, with the plaintext for the first.
-fn datakey(
+/// `datakey/{plaintext|wrapped}/{name}`: a fresh data key (`bits` 128, 256 or 512)
+/// encrypted under the key, with the plaintext for the first.
+pub(super) fn datakey(
     k: &Kms,
     b: &Bearer,
     name: &str,
     m: &Map<String, Value>,
-    kind: &str,
+    kind: Option<&str>,
 ) -> Result<Value, VaultError> {
     let wrapped_only = match kind {
-        "plaintext" => false,
-        "wrapped" => true,
+        Some("plaintext") => false,
+        Some("wrapped") => true,
         _ => {
             return Err(VaultError::new(
                 StatusCode::NOT_FOUND,
@@ -475,65 +452,24 @@ pub(super) fn route(one: Item) -> MethodRouter<AppState> {
     )
 }
 
-/// An operation with a second path segment (the hash of `sign` and `verify`, the
-/// algorithm of `hmac`, the kind of `datakey`).
-pub(super) type Hashed =
-    fn(&Kms, &Bearer, &str, &Map<String, Value>, &str) -> Result<Value, VaultError>;
+/// An operation that reads a second path segment when there is one: the hash of `sign`
+/// and `verify`, the algorithm of `hmac`, the kind of `datakey`.
+pub(super) type WithSegment =
+    fn(&Kms, &Bearer, &str, &Map<String, Value>, Option<&str>) -> Result<Value, VaultError>;
 
-pub(super) fn sign_with_hash(
-    k: &Kms,
-    b: &Bearer,
-    name: &str,
-    m: &Map<String, Value>,
-    hash: &str,
-) -> Result<Value, VaultError> {
-    sign_hashed(k, b, name, m, Some(hash))
-}
-
-pub(super) fn verify_with_hash(
-    k: &Kms,
-    b: &Bearer,
-    name: &str,
-    m: &Map<String, Value>,
-    hash: &str,
-) -> Result<Value, VaultError> {
-    verify_hashed(k, b, name, m, Some(hash))
-}
-
-pub(super) fn hmac_with_algorithm(
-    k: &Kms,
-    b: &Bearer,
-    name: &str,
-    m: &Map<String, Value>,
-    algo: &str,
-) -> Result<Value, VaultError> {
-    hmac_hashed(k, b, name, m, Some(algo))
-}
-
-/// The route of an operation with a second path segment: `POST .../{name}/{second}`.
-pub(super) fn route2(one: Hashed) -> MethodRouter<AppState> {
+/// The route of an operation on the key in the path's `{name}`, handing it the path's
+/// `{segment}` if the route has one.
+pub(super) fn route_with(one: WithSegment, segment: &'static str) -> MethodRouter<AppState> {
     post(
         move |State(s): State<AppState>,
               Extension(b): Extension<Bearer>,
-              Path((n, second)): Path<(String, String)>,
+              Path(params): Path<HashMap<String, String>>,
               body: Bytes| async move {
+            let name = params.get("name").map_or("", String::as_str);
+            let second = params.get(segment).map(String::as_str);
             let one =
-                |k: &Kms, b: &Bearer, n: &str, m: &Map<String, Value>| one(k, b, n, m, &second);
-            respond(answer(&s, &b, &n, &body, one).await)
-        },
-    )
-}
-
-/// `POST .../datakey/{plaintext|wrapped}/{name}`.
-pub(super) fn datakey_route() -> MethodRouter<AppState> {
-    post(
-        |State(s): State<AppState>,
-         Extension(b): Extension<Bearer>,
-         Path((kind, n)): Path<(String, String)>,
-         body: Bytes| async move {
-            let one =
-                |k: &Kms, b: &Bearer, n: &str, m: &Map<String, Value>| datakey(k, b, n, m, &kind);
-            respond(answer(&s, &b, &n, &body, one).await)
+                |k: &Kms, b: &Bearer, n: &str, m: &Map<String, Value>| one(k, b, n, m, second);
+            respond(answer(&s, &b, name, &body, one).await)
         },
     )
 }
