@@ -12,7 +12,8 @@
 //! on two runtime worker threads awaiting `deferred` results (as the server calls the
 //! KMS). Afterwards the log is audited: every acknowledged operation is in it.
 //! `cargo bench -p aunsorm-kms --bench audited` (`AUNSORM_BENCH_SECS` per cell, default 3;
-//! `AUNSORM_BENCH_LOG_STORE=memory` keeps the log in memory instead of SQLite)
+//! `AUNSORM_BENCH_LOG_STORE=memory` keeps the log in memory instead of SQLite;
+//! `AUNSORM_BENCH_OPS="sign encrypt"` and `AUNSORM_BENCH_CALLERS="1 8 64"` choose cells)
 
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{Caller, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, deferred};
@@ -152,8 +153,18 @@ fn main() {
         "| operation | callers | threads: log off (ops/s) | log on | log cost | async tasks: log off (ops/s) | log on | log cost |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for op in ["sign", "encrypt"] {
-        for callers in [1usize, 8, 64] {
+    let ops = std::env::var("AUNSORM_BENCH_OPS").unwrap_or_else(|_| "sign encrypt".into());
+    let ops: Vec<&'static str> = ["sign", "encrypt"]
+        .into_iter()
+        .filter(|o| ops.split_whitespace().any(|w| w == *o))
+        .collect();
+    let callers: Vec<usize> = std::env::var("AUNSORM_BENCH_CALLERS")
+        .unwrap_or_else(|_| "1 8 64".into())
+        .split_whitespace()
+        .map(|c| c.parse().expect("AUNSORM_BENCH_CALLERS: numbers"))
+        .collect();
+    for op in ops {
+        for &callers in &callers {
             let (a, _) = run_threads(&off, op, callers, secs);
             let (b, n) = run_threads(&on, op, callers, secs);
             acknowledged += n;

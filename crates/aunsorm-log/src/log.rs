@@ -333,13 +333,9 @@ impl Log {
         let tree_level = u32::from(level) * u32::from(TILE_HEIGHT);
         let available = size.checked_shr(tree_level).unwrap_or(0);
         let (start, end) = tile_range(index, width, available)?;
-        let hashes = self
-            .store
-            .nodes(u8::try_from(tree_level).unwrap_or(u8::MAX), start, end)?;
-        if hashes.len() as u64 != end - start {
-            return Err(LogError::Corrupt("missing tree nodes"));
-        }
-        Ok(hashes.concat())
+        let tree_level = u8::try_from(tree_level)
+            .map_err(|_| LogError::InvalidInput("tile level out of range".into()))?;
+        Ok(level_hashes(&*self.store, tree_level, start, end)?.concat())
     }
 
     /// The entry bundle `index`, `width` entries wide.
@@ -572,10 +568,12 @@ impl Committer {
     fn commit(&mut self, batch: &mut [Pending]) -> Result<()> {
         let start = self.frontier.size();
         let mut frontier = self.frontier.clone();
-        let mut nodes = Vec::with_capacity(batch.len() * 2);
+        let mut nodes = Vec::new();
         for p in batch.iter() {
             frontier.push(merkle::leaf_hash(&p.entry), |l, i, h| {
-                nodes.push((l, i, *h))
+                if is_stored_level(l) {
+                    nodes.push((l, i, *h));
+                }
             });
         }
         let mut generations: HashMap<String, KeyGeneration> = HashMap::new();
@@ -630,15 +628,55 @@ fn update_for(k: &KeyEvent) -> GenerationUpdate {
     }
 }
 
-/// Reads complete nodes from log storage.
+/// Whether the tree's complete nodes at `level` are stored: those of the tile levels
+/// above the leaves (tree levels 8, 16, ...), which tlog-tiles serves as hash tiles.
+/// Leaf hashes are the entries' hashes and every other node is computed from the
+/// stored level below it (at most 128 hashes), so a batch writes one node row per 256
+/// entries instead of about two per entry: node rows at every level dirtied a page per
+/// level in each transaction.
+fn is_stored_level(level: u8) -> bool {
+    level > 0 && level.is_multiple_of(TILE_HEIGHT)
+}
+
+/// The hashes at tree `level` for indexes `start..end` of the stored tree: leaf hashes
+/// from the entries at level 0, stored nodes at the other tile levels. `level` must be
+/// a tile level.
+fn level_hashes(store: &dyn LogStore, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+    let hashes: Vec<Hash> = if level == 0 {
+        store
+            .entries(start, end)?
+            .iter()
+            .map(|e| merkle::leaf_hash(e))
+            .collect()
+    } else {
+        store.nodes(level, start, end)?
+    };
+    if hashes.len() as u64 != end.saturating_sub(start) {
+        return Err(LogError::Corrupt("missing tree nodes"));
+    }
+    Ok(hashes)
+}
+
+/// Complete nodes of the stored tree: read at the tile levels, computed from the tile
+/// level below otherwise.
 struct StoreNodes<'a>(&'a dyn LogStore);
 
 impl NodeSource for StoreNodes<'_> {
     fn node(&self, level: u8, index: u64) -> Result<Hash> {
-        self.0
-            .nodes(level, index, index + 1)?
-            .pop()
-            .ok_or(LogError::Corrupt("missing tree node"))
+        let base = level - level % TILE_HEIGHT;
+        let up = level - base;
+        let start = index
+            .checked_shl(u32::from(up))
+            .filter(|s| s >> up == index)
+            .ok_or(LogError::Corrupt("missing tree node"))?;
+        let mut hashes = level_hashes(self.0, base, start, start + (1 << up))?;
+        for _ in 0..up {
+            hashes = hashes
+                .chunks_exact(2)
+                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+        }
+        hashes.pop().ok_or(LogError::Corrupt("missing tree node"))
     }
 }
 
@@ -785,7 +823,11 @@ pub fn audit(
         let mut computed: Vec<(u8, u64, Hash)> = Vec::new();
         for e in &entries {
             Event::parse(e).map_err(|_| LogError::Corrupt("an entry is not an event"))?;
-            frontier.push(merkle::leaf_hash(e), |l, i, h| computed.push((l, i, *h)));
+            frontier.push(merkle::leaf_hash(e), |l, i, h| {
+                if is_stored_level(l) {
+                    computed.push((l, i, *h));
+                }
+            });
             if frontier.size() == cp.size {
                 signed_root = Some(frontier.root());
             }

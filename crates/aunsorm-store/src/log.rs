@@ -29,7 +29,8 @@ pub struct LogBatch<'a> {
     pub start: u64,
     /// The entries, in order.
     pub entries: &'a [Vec<u8>],
-    /// Every complete node the entries make, leaves included.
+    /// The complete nodes the entries make at the levels the log stores (the tile
+    /// levels above the leaves, 8, 16, ...; the others are computed from them).
     pub nodes: &'a [(u8, u64, NodeHash)],
     /// The signed checkpoint at `start + entries.len()`, when this batch publishes one
     /// (otherwise the stored checkpoint stays as it was).
