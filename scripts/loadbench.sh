@@ -11,10 +11,12 @@
 #   bash scripts/loadbench.sh            # 10 s per cell
 #   AUNSORM_LOADBENCH_SECS=3 bash scripts/loadbench.sh
 #   AUNSORM_LOADBENCH_LOG_LEVEL=warn bash scripts/loadbench.sh   # no per-request log lines
+#   AUNSORM_LOADBENCH_OPS="health ed aes" AUNSORM_LOADBENCH_CONNS=64 bash scripts/loadbench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${AUNSORM_LOADBENCH_SECS:-10}
 CONNS=${AUNSORM_LOADBENCH_CONNS:-"1 16 64"}
+OPS=${AUNSORM_LOADBENCH_OPS:-"health ed mldsa mlkem aes"}
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
 # Two builds: with `--example`, cargo builds only the example, not the `aunsorm` binary.
 cargo build --release -q -p aunsorm-cli --bin aunsorm
@@ -85,7 +87,7 @@ cell() { # addr path method body conns
 
 echo "| operation | conns | full req/s | full p50 ms | full p99 ms | bare req/s | bare p50 ms | bare p99 ms | full/bare | errors (full, bare) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for op in health ed mldsa mlkem aes; do
+for op in $OPS; do
   case $op in
     health) path=/v1/sys/health method=GET body= label="health (GET)" ;;
     ed) path=/v1/kms/sign method=POST body="{\"key\":\"ed\",\"message\":\"$KIB\"}" label="Ed25519 sign 1 KiB" ;;

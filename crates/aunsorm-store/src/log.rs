@@ -4,7 +4,7 @@
 
 use crate::sqlite::{as_i64, configure, generation, migrate_with, poisoned};
 use crate::{Result, StoreError};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -240,10 +240,42 @@ impl SqliteLogStore {
 }
 
 fn size_of(c: &Connection) -> Result<u64> {
-    let n: i64 = c.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
-        r.get(0)
-    })?;
+    let n: i64 = c
+        .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?
+        .query_row([], |r| r.get(0))?;
     generation(n)
+}
+
+/// Writes `b` inside the transaction the caller opened on `c`.
+fn write_batch(c: &Connection, b: &LogBatch<'_>) -> Result<()> {
+    let size = size_of(c)?;
+    if b.start != size {
+        return Err(conflict(b.start, size));
+    }
+    let mut ins = c.prepare_cached("INSERT INTO entries (idx, data) VALUES (?1, ?2)")?;
+    for (i, e) in b.entries.iter().enumerate() {
+        ins.execute(params![as_i64(b.start + i as u64)?, e])?;
+    }
+    let mut ins = c.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for (level, idx, hash) in b.nodes {
+        ins.execute(params![level, as_i64(*idx)?, &hash[..]])?;
+    }
+    if let Some(cp) = b.checkpoint {
+        c.prepare_cached(
+            "INSERT INTO checkpoint (id, note) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET note = excluded.note",
+        )?
+        .execute(params![cp])?;
+    }
+    let mut up = c.prepare_cached(
+        "INSERT INTO generations (name, generation, deleted) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET generation = excluded.generation,
+         deleted = excluded.deleted",
+    )?;
+    for (name, g) in b.generations {
+        up.execute(params![name, as_i64(g.generation)?, g.deleted])?;
+    }
+    Ok(())
 }
 
 impl LogStore for SqliteLogStore {
@@ -253,40 +285,17 @@ impl LogStore for SqliteLogStore {
     }
 
     fn append(&self, b: &LogBatch<'_>) -> Result<()> {
-        let mut c = self.writer.lock().map_err(poisoned)?;
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let size = size_of(&tx)?;
-        if b.start != size {
-            return Err(conflict(b.start, size));
+        let c = self.writer.lock().map_err(poisoned)?;
+        // BEGIN and COMMIT as cached statements: a group commit runs thousands of times
+        // a second, and rusqlite's `Transaction` parses both anew each time.
+        c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let written = write_batch(&c, b)
+            .and_then(|()| Ok(c.prepare_cached("COMMIT")?.execute([]).map(drop)?));
+        if written.is_err() && !c.is_autocommit() {
+            // All or nothing: a failed batch leaves no trace.
+            c.execute_batch("ROLLBACK")?;
         }
-        {
-            let mut ins = tx.prepare_cached("INSERT INTO entries (idx, data) VALUES (?1, ?2)")?;
-            for (i, e) in b.entries.iter().enumerate() {
-                ins.execute(params![as_i64(b.start + i as u64)?, e])?;
-            }
-            let mut ins =
-                tx.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
-            for (level, idx, hash) in b.nodes {
-                ins.execute(params![level, as_i64(*idx)?, &hash[..]])?;
-            }
-            if let Some(cp) = b.checkpoint {
-                tx.prepare_cached(
-                    "INSERT INTO checkpoint (id, note) VALUES (1, ?1)
-                     ON CONFLICT (id) DO UPDATE SET note = excluded.note",
-                )?
-                .execute(params![cp])?;
-            }
-            let mut up = tx.prepare_cached(
-                "INSERT INTO generations (name, generation, deleted) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET generation = excluded.generation,
-                 deleted = excluded.deleted",
-            )?;
-            for (name, g) in b.generations {
-                up.execute(params![name, as_i64(g.generation)?, g.deleted])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        written
     }
 
     fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
