@@ -316,6 +316,12 @@ impl TokenAuthority {
         let token =
             token.ok_or_else(|| ApiError::new("unauthorized", "a capability token is required"))?;
         let (hash, v) = self.verified(token)?;
+        self.current(&v)?;
+        Ok((hash, v))
+    }
+
+    /// Checks that a verified token has not expired or been revoked since.
+    fn current(&self, v: &Verified) -> Result<(), ApiError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -331,7 +337,7 @@ impl TokenAuthority {
                 "the capability token was revoked",
             ));
         }
-        Ok((hash, v))
+        Ok(())
     }
 
     /// Checks a bearer token for `scope` on `key` (or a route without a key) and
@@ -347,6 +353,18 @@ impl TokenAuthority {
         key: Option<&str>,
     ) -> Result<String, ApiError> {
         let (hash, v) = self.valid(token)?;
+        self.permits(hash, &v, scope, key)
+    }
+
+    /// Whether the verified token `v` (its hash `hash`) allows `scope` on `key`; its id
+    /// when it does.
+    fn permits(
+        &self,
+        hash: [u8; 32],
+        v: &Verified,
+        scope: Scope,
+        key: Option<&str>,
+    ) -> Result<String, ApiError> {
         let cache_key = (hash, scope, key.unwrap_or("\0").to_owned());
         let cached = self
             .verdicts
@@ -450,6 +468,9 @@ pub struct Bearer {
     pub id: String,
     /// The authority that accepted it.
     pub auth: Arc<TokenAuthority>,
+    /// What the authority verified, so that checking a scope does not verify again.
+    hash: [u8; 32],
+    verified: Arc<Verified>,
 }
 
 impl std::fmt::Debug for Bearer {
@@ -464,7 +485,10 @@ impl Bearer {
     /// # Errors
     /// As [`TokenAuthority::authorize`].
     pub fn authorize(&self, scope: Scope, key: Option<&str>) -> Result<String, ApiError> {
-        let id = self.auth.authorize(Some(&self.token), scope, key)?;
+        // Expiry and revocation again (cheap), then the scope: the signature and the
+        // token's facts were verified once, when the request came in.
+        self.auth.current(&self.verified)?;
+        let id = self.auth.permits(self.hash, &self.verified, scope, key)?;
         crate::request_id::note_caller(&id, key.unwrap_or(""));
         Ok(id)
     }
@@ -520,8 +544,15 @@ pub(crate) fn bearer(
         })
         .map(|t| t.trim().to_owned());
     let auth = s.node.auth()?;
-    let id = auth.authenticate(token.as_deref())?;
+    let (hash, verified) = auth.valid(token.as_deref())?;
+    let id = verified.id.clone();
     s.limits.rate_check(&id)?;
     let token = token.ok_or_else(|| ApiError::new("unauthorized", "missing token"))?;
-    Ok(Bearer { token, id, auth })
+    Ok(Bearer {
+        token,
+        id,
+        auth,
+        hash,
+        verified,
+    })
 }
