@@ -51,9 +51,11 @@ export AUNSORM_PASSPHRASE=loadbench-passphrase
 TOKEN=$(sed -n 's/.*"root_token":"\([^"]*\)".*/\1/p' "$work/init.json")
 "$BIN" --store "$work/store" serve --listen 127.0.0.1:0 --log-level "${AUNSORM_LOADBENCH_LOG_LEVEL:-info}" >"$work/full.out" 2>"$work/full.log" &
 pids+=($!)
+FULL_PID=$!
 FULL=$(addr_of "$work/full.out")
 "$BARE" 127.0.0.1:0 >"$work/bare.out" 2>/dev/null &
 pids+=($!)
+BARE_PID=$!
 BARE_ADDR=$(addr_of "$work/bare.out")
 for k in ed:ed25519 mldsa:ml-dsa-65 mlkem:ml-kem-768 aes:aes-256-gcm; do
   curl -sf -o /dev/null -X POST "$FULL/v1/kms/keys" -H "authorization: Bearer $TOKEN" \
@@ -68,25 +70,33 @@ wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 if os.getenv("METHOD") == "POST" then wrk.body = os.getenv("BODY") end
 LUA
 
-# Prints "req/s p50_ms p99_ms errors" for one cell.
-cell() { # addr path method body conns
+# CPU time (user + system, clock ticks) the process $1 has used.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# Prints "req/s p50_ms p99_ms errors cpu_us_per_request" for one cell: the last is the
+# server process's CPU time (all its threads) divided by the requests served.
+cell() { # addr path method body conns pid
   local threads=2
   [ "$5" -lt 2 ] && threads=1
-  local out
+  local out t0 t1
+  t0=$(ticks "$6")
   out=$(METHOD=$3 BODY=$4 TOKEN=$TOKEN wrk -t"$threads" -c"$5" -d"${SECS}s" --latency \
     -s "$work/post.lua" "$1$2")
-  echo "$out" | awk '
+  t1=$(ticks "$6")
+  echo "$out" | awk -v dt=$((t1 - t0)) -v hz="$HZ" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /Requests\/sec:/ { rps = $2 }
+    / requests in / { n = $1 }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
     /Non-2xx/ { err = $5 }
     /Socket errors/ { err = err "+sock" }
-    END { printf "%.0f %.3f %.3f %s\n", rps, p50, p99, (err == "" ? 0 : err) }'
+    END { printf "%.0f %.3f %.3f %s %.1f\n", rps, p50, p99, (err == "" ? 0 : err), (n > 0 ? dt * 1e6 / hz / n : 0) }'
 }
 
-echo "| operation | conns | full req/s | full p50 ms | full p99 ms | bare req/s | bare p50 ms | bare p99 ms | full/bare | errors (full, bare) |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| operation | conns | full req/s | full p50 ms | full p99 ms | bare req/s | bare p50 ms | bare p99 ms | full/bare | CPU µs/req (full, bare) | errors (full, bare) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for op in $OPS; do
   case $op in
     health) path=/v1/sys/health method=GET body= label="health (GET)" ;;
@@ -96,10 +106,10 @@ for op in $OPS; do
     aes) path=/v1/kms/encrypt method=POST body="{\"key\":\"aes\",\"plaintext\":\"$KIB\"}" label="AES-256-GCM encrypt 1 KiB" ;;
   esac
   for c in $CONNS; do
-    read -r frps fp50 fp99 ferr < <(cell "$FULL" "$path" "$method" "$body" "$c")
-    read -r brps bp50 bp99 berr < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c")
+    read -r frps fp50 fp99 ferr fcpu < <(cell "$FULL" "$path" "$method" "$body" "$c" "$FULL_PID")
+    read -r brps bp50 bp99 berr bcpu < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c" "$BARE_PID")
     ratio=$(awk -v a="$frps" -v b="$brps" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; else print "-" }')
-    echo "| $label | $c | $frps | $fp50 | $fp99 | $brps | $bp50 | $bp99 | $ratio | $ferr, $berr |"
+    echo "| $label | $c | $frps | $fp50 | $fp99 | $brps | $bp50 | $bp99 | $ratio | $fcpu, $bcpu | $ferr, $berr |"
   done
 done
 
