@@ -295,23 +295,16 @@ impl TokenAuthority {
         Ok((hash, v))
     }
 
-    /// Checks that `token` is present, signed by this authority, unexpired and not
-    /// revoked.
-    ///
-    /// # Errors
-    /// `unauthorized`.
-    pub fn authenticate(&self, token: Option<&str>) -> Result<String, ApiError> {
-        self.valid(token).map(|(_, v)| v.id.clone())
-    }
-
     /// When a valid token expires (Unix seconds; `None` for no expiry).
     ///
     /// # Errors
-    /// As [`TokenAuthority::authenticate`].
+    /// `unauthorized` for a missing, malformed, forged, expired or revoked token.
     pub fn expiry(&self, token: &str) -> Result<Option<u64>, ApiError> {
         self.valid(Some(token)).map(|(_, v)| v.expires)
     }
 
+    /// Checks that `token` is present, signed by this authority, unexpired and not
+    /// revoked; its hash and what was verified.
     fn valid(&self, token: Option<&str>) -> Result<([u8; 32], Arc<Verified>), ApiError> {
         let token =
             token.ok_or_else(|| ApiError::new("unauthorized", "a capability token is required"))?;
@@ -459,7 +452,7 @@ mod tests {
 }
 
 /// The request's bearer token, once it has been authenticated (signature, expiry,
-/// revocation) by [`require_token`].
+/// revocation) by the `require_token` layer.
 #[derive(Clone)]
 pub struct Bearer {
     /// The token as sent.

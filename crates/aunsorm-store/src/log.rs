@@ -292,8 +292,10 @@ impl LogStore for SqliteLogStore {
         let written = write_batch(&c, b)
             .and_then(|()| Ok(c.prepare_cached("COMMIT")?.execute([]).map(drop)?));
         if written.is_err() && !c.is_autocommit() {
-            // All or nothing: a failed batch leaves no trace.
-            c.execute_batch("ROLLBACK")?;
+            // All or nothing: a failed batch leaves no trace. The batch's own error is
+            // the one to report; should the rollback fail too, the connection stays in
+            // its transaction and the next append fails at BEGIN.
+            let _ = c.execute_batch("ROLLBACK");
         }
         written
     }
