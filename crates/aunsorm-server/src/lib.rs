@@ -48,7 +48,6 @@ pub use transport::{Transport, serve};
 use aunsorm_kms::Kms;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::{from_fn, from_fn_with_state};
 use std::sync::Arc;
 
 /// What the handlers share.
@@ -83,9 +82,9 @@ impl std::fmt::Debug for AppState {
 /// Vault's Transit API under `/v1/transit`, `/v1/openapi.json` and `/metrics`; anything
 /// else is a JSON 404 (or 405 for a known path with the wrong method).
 pub fn router(state: AppState) -> Router {
-    let token = || from_fn_with_state(state.clone(), auth::require_token);
+    let token = || auth::RequireToken(state.clone());
     let body = state.limits.limits.body;
-    Router::new()
+    let routes = Router::new()
         .nest("/v1/kms", kms::router().route_layer(token()))
         .nest(
             "/v1/auth",
@@ -114,13 +113,17 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
-        .route_layer(from_fn(request_id::route))
+        .route_layer(request_id::NoteRoute)
         .fallback(|| async { ApiError::new("not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new("method_not_allowed", "method not allowed on this route")
         })
-        .layer(from_fn_with_state(Arc::clone(&state.limits), limits::layer))
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(body))
-        .layer(from_fn(request_id::layer))
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(body));
+    // Around everything, unmatched requests included: the request context, the limits,
+    // and the access log.
+    Router::new().fallback_service(request_id::Outer {
+        inner: routes,
+        guard: Arc::clone(&state.limits),
+    })
 }

@@ -4,8 +4,6 @@
 //! attenuation of that token.
 
 use crate::ApiError;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -127,16 +125,27 @@ impl Guard {
     }
 }
 
-/// Refuses a request beyond the in-flight bound (503, Retry-After) and ends one that
-/// runs past the timeout (504).
-pub(crate) async fn layer(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = Arc::clone(&g.in_flight).try_acquire_owned() else {
-        metrics::counter!("http_requests_shed_total").increment(1);
-        return ApiError::new("overloaded", "too many requests in flight, retry later")
-            .into_response();
-    };
-    match tokio::time::timeout(g.limits.timeout, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => ApiError::new("timeout", "the request took too long").into_response(),
+impl Guard {
+    /// A place among the requests in flight, or `None` beyond the bound.
+    pub(crate) fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.in_flight).try_acquire_owned().ok()
     }
+
+    /// Runs `f`, answering 504 if it takes longer than the timeout.
+    pub(crate) async fn within_timeout<F>(&self, f: F) -> Response
+    where
+        F: Future<Output = Result<Response, std::convert::Infallible>>,
+    {
+        match tokio::time::timeout(self.limits.timeout, f).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(never)) => match never {},
+            Err(_) => ApiError::new("timeout", "the request took too long").into_response(),
+        }
+    }
+}
+
+/// The answer to a request beyond the in-flight bound: 503 with Retry-After.
+pub(crate) fn overloaded() -> Response {
+    metrics::counter!("http_requests_shed_total").increment(1);
+    ApiError::new("overloaded", "too many requests in flight, retry later").into_response()
 }

@@ -3,12 +3,18 @@
 //! entries), and what the access log line and HTTP metrics say about the request: its
 //! route, token id, key and error code.
 
+use crate::limits::Guard;
+use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
+use tower::{Service, ServiceExt};
 
 /// The header carrying the request id both ways.
 pub(crate) const HEADER: &str = "x-request-id";
@@ -17,7 +23,7 @@ pub(crate) const HEADER: &str = "x-request-id";
 #[derive(Debug, Default)]
 pub(crate) struct Ctx {
     id: String,
-    route: OnceLock<String>,
+    route: OnceLock<MatchedPath>,
     token: OnceLock<String>,
     key: OnceLock<String>,
     error: OnceLock<&'static str>,
@@ -67,18 +73,67 @@ fn fresh() -> String {
     id
 }
 
-/// Notes the matched route (runs inside routing, where the route is known).
-pub(crate) async fn route(req: Request, next: Next) -> Response {
-    if let Some(p) = req.extensions().get::<MatchedPath>() {
-        let p = p.as_str().to_owned();
-        let _ = CTX.try_with(|c| c.route.set(p));
+/// Notes the matched route: a layer inside routing (where the route is known), made
+/// by hand rather than with `from_fn` so that it costs no allocation per request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NoteRoute;
+
+impl<S> tower::Layer<S> for NoteRoute {
+    type Service = NoteRouteService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        NoteRouteService(inner)
     }
-    next.run(req).await
 }
 
-/// The outermost layer: sets up the context, answers the id, and writes the access log
-/// line and HTTP metrics once the response is ready.
-pub(crate) async fn layer(req: Request, next: Next) -> Response {
+#[derive(Clone, Debug)]
+pub(crate) struct NoteRouteService<S>(S);
+
+impl<S: Service<Request>> Service<Request> for NoteRouteService<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> S::Future {
+        if let Some(p) = req.extensions().get::<MatchedPath>() {
+            let p = p.clone();
+            let _ = CTX.try_with(|c| c.route.set(p));
+        }
+        self.0.call(req)
+    }
+}
+
+/// The outermost service, around the whole router: sets up the request context, bounds
+/// the requests in flight (503) and their time (504), answers the id, and writes the
+/// access log line and HTTP metrics once the response is ready. One service with one
+/// boxed future per request: as three `from_fn` layers it cost several allocations
+/// and service clones per request.
+#[derive(Clone)]
+pub(crate) struct Outer {
+    pub(crate) inner: Router,
+    pub(crate) guard: Arc<Guard>,
+}
+
+impl Service<Request> for Outer {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The router is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let (inner, guard) = (self.inner.clone(), Arc::clone(&self.guard));
+        Box::pin(async move { Ok(outer(inner, &guard, req).await) })
+    }
+}
+
+async fn outer(inner: Router, guard: &Guard, req: Request) -> Response {
     let start = Instant::now();
     let id = req
         .headers()
@@ -92,11 +147,20 @@ pub(crate) async fn layer(req: Request, next: Next) -> Response {
         id,
         ..Ctx::default()
     });
-    let mut res = CTX.scope(Arc::clone(&ctx), next.run(req)).await;
+    let mut res = match guard.admit() {
+        Some(permit) => {
+            let res = CTX
+                .scope(Arc::clone(&ctx), guard.within_timeout(inner.oneshot(req)))
+                .await;
+            drop(permit);
+            res
+        }
+        None => crate::limits::overloaded(),
+    };
     if let Some(h) = header {
         res.headers_mut().insert(HEADER, h);
     }
-    let route = ctx.route.get().map_or("unmatched", String::as_str);
+    let route = ctx.route.get().map_or("unmatched", MatchedPath::as_str);
     crate::obs::request(&crate::obs::RequestLine {
         request_id: &ctx.id,
         method: method.as_str(),

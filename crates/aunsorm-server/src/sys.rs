@@ -23,9 +23,11 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/seal-status", get(crate::transit::seal_status))
         .route("/unseal", post(unseal))
         .merge(crate::transit::mounts_router(state))
-        .merge(Router::new().route("/seal", post(seal)).route_layer(
-            axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_token),
-        ))
+        .merge(
+            Router::new()
+                .route("/seal", post(seal))
+                .route_layer(crate::auth::RequireToken(state.clone())),
+        )
 }
 
 /// Whether the server is initialized and unsealed, with Vault's statuses (so that load
