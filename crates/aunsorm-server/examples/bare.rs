@@ -27,6 +27,10 @@ struct Keys {
 
 type S = State<Arc<Keys>>;
 
+/// The same allocator as the `aunsorm` binary, so that the two compare like for like.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn versioned(b: &[u8]) -> Json<Versioned> {
     Json(Versioned {
         value: format!("aunsorm:v1:{}", B64.encode(b)),
