@@ -515,7 +515,7 @@ mod tests {
 }
 
 /// The request's bearer token, once it has been authenticated (signature, expiry,
-/// revocation) by the `require_token` layer.
+/// revocation) by the `RequireToken` layer.
 #[derive(Clone)]
 pub struct Bearer {
     /// The token as sent.
@@ -568,14 +568,36 @@ impl Bearer {
 /// Refuses a request without a valid capability token (401) before its body is read;
 /// handlers then check the route's scope and key ([`TokenAuthority::authorize`]). A
 /// layer made by hand rather than with `from_fn`: it allocates nothing per request.
+/// For Vault's Transit API it also reads `X-Vault-Token` and refuses in Vault's shape.
 #[derive(Clone)]
-pub(crate) struct RequireToken(pub(crate) crate::AppState);
+pub(crate) struct RequireToken {
+    state: crate::AppState,
+    vault: bool,
+}
+
+impl RequireToken {
+    /// The token layer of Aunsorm's own routes.
+    pub(crate) fn new(state: &crate::AppState) -> Self {
+        RequireToken {
+            state: state.clone(),
+            vault: false,
+        }
+    }
+
+    /// The token layer of Vault's routes.
+    pub(crate) fn vault(state: &crate::AppState) -> Self {
+        RequireToken {
+            state: state.clone(),
+            vault: true,
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for RequireToken {
     type Service = RequireTokenService<S>;
     fn layer(&self, inner: S) -> Self::Service {
         RequireTokenService {
-            state: self.0.clone(),
+            guard: self.clone(),
             inner,
         }
     }
@@ -583,7 +605,7 @@ impl<S> tower::Layer<S> for RequireToken {
 
 #[derive(Clone)]
 pub(crate) struct RequireTokenService<S> {
-    state: crate::AppState,
+    guard: RequireToken,
     inner: S,
 }
 
@@ -608,11 +630,14 @@ where
     fn call(&mut self, mut req: axum::extract::Request) -> Self::Future {
         use axum::response::IntoResponse;
         use futures_util::future::Either;
-        match bearer(&self.state, req.headers(), false) {
+        match bearer(&self.guard.state, req.headers(), self.guard.vault) {
             Ok(b) => {
                 req.extensions_mut().insert(b);
                 Either::Right(self.inner.call(req))
             }
+            Err(e) if self.guard.vault => Either::Left(std::future::ready(Ok(
+                crate::transit::VaultError::from(e).into_response(),
+            ))),
             Err(e) => Either::Left(std::future::ready(Ok(e.into_response()))),
         }
     }

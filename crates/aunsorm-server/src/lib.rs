@@ -82,7 +82,7 @@ impl std::fmt::Debug for AppState {
 /// Vault's Transit API under `/v1/transit`, `/v1/openapi.json` and `/metrics`; anything
 /// else is a JSON 404 (or 405 for a known path with the wrong method).
 pub fn router(state: AppState) -> Router {
-    let token = || auth::RequireToken(state.clone());
+    let token = || auth::RequireToken::new(&state);
     let body = state.limits.limits.body;
     let routes = Router::new()
         .nest("/v1/kms", kms::router().route_layer(token()))

@@ -26,7 +26,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(
             Router::new()
                 .route("/seal", post(seal))
-                .route_layer(crate::auth::RequireToken(state.clone())),
+                .route_layer(crate::auth::RequireToken::new(state)),
         )
 }
 

@@ -20,9 +20,7 @@ pub(crate) use sys::{init_status, mounts_router, seal_status};
 use crate::auth::Bearer;
 use crate::{ApiError, AppState};
 use axum::Router;
-use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::{Value, json};
@@ -62,20 +60,14 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/hash", post(tools::hash))
         .route("/hash/{algorithm}", post(tools::hash))
         .fallback(|| async { VaultError::new(StatusCode::NOT_FOUND, "unsupported path") })
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            require_token,
-        ))
+        .route_layer(crate::auth::RequireToken::vault(state))
 }
 
 /// `GET /v1/auth/token/lookup-self`: what Vault clients call to check their token.
 pub(crate) fn auth_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/token/lookup-self", get(lookup_self))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            require_token,
-        ))
+        .route_layer(crate::auth::RequireToken::vault(state))
 }
 
 /// Runs the Transit request decoders on arbitrary bytes, for the fuzz target.
@@ -156,17 +148,6 @@ fn envelope_value(data: Value) -> Value {
         "warnings": null,
         "auth": null,
     })
-}
-
-/// Refuses a request without a valid token with Vault's 403.
-async fn require_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    match crate::auth::bearer(&s, req.headers(), true) {
-        Ok(b) => {
-            req.extensions_mut().insert(b);
-            next.run(req).await
-        }
-        Err(e) => VaultError::from(e).into_response(),
-    }
 }
 
 async fn lookup_self(axum::Extension(b): axum::Extension<Bearer>) -> Response {

@@ -57,10 +57,7 @@ pub(crate) fn mounts_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/mounts", get(mounts))
         .route("/mounts/{*path}", post(mount))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            super::require_token,
-        ))
+        .route_layer(crate::auth::RequireToken::vault(state))
 }
 
 fn transit_mount() -> Value {
