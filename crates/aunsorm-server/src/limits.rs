@@ -123,9 +123,7 @@ impl Guard {
             ))
         }
     }
-}
 
-impl Guard {
     /// A place among the requests in flight, or `None` beyond the bound.
     pub(crate) fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         Arc::clone(&self.in_flight).try_acquire_owned().ok()

@@ -147,16 +147,16 @@ async fn outer(inner: Router, guard: &Guard, req: Request) -> Response {
         id,
         ..Ctx::default()
     });
-    let mut res = match guard.admit() {
-        Some(permit) => {
-            let res = CTX
-                .scope(Arc::clone(&ctx), guard.within_timeout(inner.oneshot(req)))
-                .await;
-            drop(permit);
-            res
-        }
-        None => crate::limits::overloaded(),
-    };
+    // The limits run inside the context too, so that their errors carry the request id
+    // and are noted for the access log.
+    let mut res = CTX
+        .scope(Arc::clone(&ctx), async {
+            match guard.admit() {
+                Some(_permit) => guard.within_timeout(inner.oneshot(req)).await,
+                None => crate::limits::overloaded(),
+            }
+        })
+        .await;
     if let Some(h) = header {
         res.headers_mut().insert(HEADER, h);
     }

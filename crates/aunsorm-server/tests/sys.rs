@@ -351,14 +351,28 @@ async fn overload_is_503_and_slow_requests_time_out() {
         async move { send(&app, req).await }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let (s, v) = call_with(&app, &root, Method::GET, "/v1/kms/keys", None).await;
+    let (s, h, v) = send(
+        &app,
+        Request::get("/v1/kms/keys")
+            .header("authorization", format!("Bearer {root}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(
         (s, code(&v)),
         (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
     );
+    // Refused by the limits, still inside the request's context: the error names the
+    // request id the response header carries.
+    let id = h.get("x-request-id").unwrap().to_str().unwrap();
+    assert_eq!(v["error"]["request_id"].as_str(), Some(id));
+    assert_eq!(h.get("retry-after").unwrap(), "1");
     // The slow one is cut off at the timeout with 504, and frees its slot.
-    let (s, _, v) = held.await.unwrap();
+    let (s, h, v) = held.await.unwrap();
     assert_eq!((s, code(&v)), (StatusCode::GATEWAY_TIMEOUT, "timeout"));
+    let id = h.get("x-request-id").unwrap().to_str().unwrap();
+    assert_eq!(v["error"]["request_id"].as_str(), Some(id));
     drop(tx);
     let (s, _) = call_with(&app, &root, Method::GET, "/v1/kms/keys", None).await;
     assert_eq!(s, StatusCode::OK);
