@@ -13,6 +13,7 @@
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -116,8 +117,14 @@ pub fn flush() {
     }
 }
 
-/// Installs the Prometheus recorder (once per process). Returns false if another
-/// recorder was installed first.
+/// How often the recorder's histograms are drained into their buckets. The recorder
+/// keeps every sample of a histogram until then: without upkeep, a server nobody
+/// scrapes would hold every request's latency in memory, a leak of several
+/// megabytes a minute under load.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Installs the Prometheus recorder (once per process) and starts its upkeep thread.
+/// Returns false if another recorder was installed first.
 pub fn init_metrics() -> bool {
     if METRICS.get().is_some() {
         return true;
@@ -130,6 +137,15 @@ pub fn init_metrics() -> bool {
         .and_then(PrometheusBuilder::install_recorder)
     {
         Ok(h) => {
+            let upkeep = h.clone();
+            let _ = std::thread::Builder::new()
+                .name("aunsorm-metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP);
+                        upkeep.run_upkeep();
+                    }
+                });
             let _ = METRICS.set(h);
             true
         }
@@ -145,8 +161,23 @@ pub fn render_metrics() -> String {
         .unwrap_or_default()
 }
 
+/// The time now, to the second, as RFC 3339. Formatted once a second per thread: every
+/// request line needs it.
 fn now_rfc3339() -> String {
-    crate::auth::rfc3339(std::time::SystemTime::now())
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = std::time::SystemTime::now();
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.0 != secs {
+            *l = (secs, crate::auth::rfc3339(now));
+        }
+        l.1.clone()
+    })
 }
 
 /// Queues `line` if `threshold` passes the configured level.
@@ -217,12 +248,7 @@ struct Access<'a> {
 }
 
 pub(crate) fn request(r: &RequestLine<'_>) {
-    let status = r.status.to_string();
-    metrics::counter!("http_requests_total",
-        "method" => r.method.to_owned(), "route" => r.route.to_owned(), "status" => status)
-    .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => r.route.to_owned())
-        .record(r.seconds);
+    http_metrics(r);
     let level = if r.status >= 500 {
         Level::Error
     } else {
@@ -238,6 +264,75 @@ pub(crate) fn request(r: &RequestLine<'_>) {
             result: if r.status < 400 { "ok" } else { "error" },
         },
     );
+}
+
+/// The HTTP metrics of one route: its duration histogram, and its request counters by
+/// method and status.
+struct RouteMetrics {
+    duration: metrics::Histogram,
+    requests: Vec<(&'static str, u16, metrics::Counter)>,
+}
+
+/// Counters per route beyond which the registry is asked each time.
+const COUNTERS_PER_ROUTE: usize = 64;
+
+/// Records `http_requests_total` and `http_request_duration_seconds` for `r`. The
+/// handles are kept per route (the set of routes is the router's, plus "unmatched"):
+/// asking the registry for each request cost three label allocations and a lookup.
+/// Methods other than the standard ones are counted as "other", so that a client
+/// cannot grow the label set without bound.
+fn http_metrics(r: &RequestLine<'_>) {
+    static ROUTES: OnceLock<std::sync::RwLock<HashMap<String, RouteMetrics>>> = OnceLock::new();
+    let method = standard_method(r.method);
+    let routes = ROUTES.get_or_init(Default::default);
+    let cached = routes.read().ok().and_then(|m| {
+        m.get(r.route).map(|rm| {
+            rm.duration.record(r.seconds);
+            rm.requests
+                .iter()
+                .find(|(m, s, _)| *m == method && *s == r.status)
+                .map(|(_, _, c)| c.increment(1))
+                .is_some()
+        })
+    });
+    if cached == Some(true) {
+        return;
+    }
+    let counter = metrics::counter!("http_requests_total",
+        "method" => method, "route" => r.route.to_owned(), "status" => r.status.to_string());
+    counter.increment(1);
+    let Ok(mut m) = routes.write() else { return };
+    let rm = m.entry(r.route.to_owned()).or_insert_with(|| RouteMetrics {
+        duration: metrics::histogram!("http_request_duration_seconds", "route" => r.route.to_owned()),
+        requests: Vec::new(),
+    });
+    if cached.is_none() {
+        rm.duration.record(r.seconds);
+    }
+    if rm.requests.len() < COUNTERS_PER_ROUTE
+        && !rm
+            .requests
+            .iter()
+            .any(|(m, s, _)| *m == method && *s == r.status)
+    {
+        rm.requests.push((method, r.status, counter));
+    }
+}
+
+fn standard_method(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        "LIST" => "LIST",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// Warns about key records the log says were rolled back.

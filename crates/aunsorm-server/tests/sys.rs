@@ -232,15 +232,28 @@ async fn metrics_count_requests_without_names_or_secrets() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
+    // Three signs: the route's counter handle is kept after the first, and counts on.
+    for _ in 0..3 {
+        let (s, _) = call_with(
+            app,
+            &root,
+            Method::POST,
+            "/v1/kms/sign",
+            Some(json!({"key": "canary-key-name", "message": "Y2FuYXJ5LXBsYWludGV4dA=="})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // A made-up method is counted as "other": clients cannot grow the label set.
     let (s, _) = call_with(
         app,
         &root,
-        Method::POST,
+        Method::from_bytes(b"CANARYMETHOD").unwrap(),
         "/v1/kms/sign",
-        Some(json!({"key": "canary-key-name", "message": "Y2FuYXJ5LXBsYWludGV4dA=="})),
+        None,
     )
     .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     let res = tower::ServiceExt::oneshot(
         app.clone(),
         Request::get("/metrics").body(Body::empty()).unwrap(),
@@ -255,9 +268,17 @@ async fn metrics_count_requests_without_names_or_secrets() {
     let text = String::from_utf8(body.to_vec()).unwrap();
     assert!(text.contains("kms_ops_total{op=\"sign\"}"), "{text}");
     assert!(
-        text.contains("http_requests_total{method=\"POST\",route=\"/v1/kms/sign\",status=\"200\"}"),
+        text.contains(
+            "http_requests_total{method=\"POST\",route=\"/v1/kms/sign\",status=\"200\"} 3"
+        ),
         "{text}"
     );
+    assert!(
+        text.contains("http_request_duration_seconds_count{route=\"/v1/kms/sign\"} 3"),
+        "{text}"
+    );
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(!text.contains("CANARYMETHOD"), "{text}");
     assert!(text.contains("kms_op_latency_seconds_bucket{op=\"sign\""));
     assert!(text.contains("kms_keys_total"));
     for secret in ["canary-key-name", "Y2FuYXJ5", "canary-plaintext", &root] {
