@@ -11,6 +11,7 @@ use axum::response::Response;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -60,13 +61,23 @@ fn well_formed(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// A fresh request id: 32 hex digits, a random prefix drawn once per process from the
+/// DRBG, then a counter. Ids are for correlating lines, not secrets: unique within the
+/// process and, with the random prefix, across restarts, without a DRBG call (and its
+/// lock) per request.
 fn fresh() -> String {
-    let mut b = [0u8; 16];
-    // Random bytes from the DRBG; a failure leaves zeros, still a usable id.
-    let _ = aunsorm_crypto::rng::fill(&mut b);
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut b = [0u8; 8];
+        // A failure leaves zeros: ids stay unique within the process.
+        let _ = aunsorm_crypto::rng::fill(&mut b);
+        u64::from_be_bytes(b)
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(32);
-    for x in b {
+    for x in prefix.to_be_bytes().into_iter().chain(n.to_be_bytes()) {
         id.push(char::from(HEX[usize::from(x >> 4)]));
         id.push(char::from(HEX[usize::from(x & 0xf)]));
     }
@@ -172,4 +183,21 @@ async fn outer(inner: Router, guard: &Guard, req: Request) -> Response {
         error: ctx.error.get().copied(),
     });
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ids_are_distinct_well_formed_and_share_the_process_prefix() {
+        let (a, b) = (fresh(), fresh());
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            assert_eq!(id.len(), 32);
+            assert!(well_formed(id));
+            assert!(id.bytes().all(|c| c.is_ascii_hexdigit()));
+        }
+        assert_eq!(a[..16], b[..16]);
+    }
 }
