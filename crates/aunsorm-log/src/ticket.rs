@@ -16,6 +16,10 @@ struct State {
     waker: Option<Waker>,
     /// The committer side was dropped without an outcome (the log closed).
     abandoned: bool,
+    /// A thread is blocked in [`Ticket::wait`]: only then is the condition variable
+    /// notified (a notification is a system call even with nobody waiting, and async
+    /// callers, the server's, never wait on it).
+    blocked: bool,
 }
 
 #[derive(Default)]
@@ -75,6 +79,7 @@ impl Ticket {
             if let Some(r) = resolve(&mut state) {
                 return r;
             }
+            state.blocked = true;
             state = self
                 .0
                 .ready
@@ -102,12 +107,14 @@ impl Future for Ticket {
 
 impl Completer {
     pub(crate) fn complete(self, outcome: Outcome) {
-        let waker = {
+        let (waker, blocked) = {
             let mut state = self.0.lock();
             state.outcome = Some(outcome);
-            state.waker.take()
+            (state.waker.take(), state.blocked)
         };
-        self.0.ready.notify_all();
+        if blocked {
+            self.0.ready.notify_all();
+        }
         if let Some(w) = waker {
             w.wake();
         }
@@ -125,6 +132,7 @@ impl Drop for Completer {
             state.abandoned = true;
             state.waker.take()
         };
+        // Rare (the log closed): no need to spare the notification.
         self.0.ready.notify_all();
         if let Some(w) = waker {
             w.wake();
