@@ -135,7 +135,15 @@ pub(crate) fn serve(st: &StoreArgs, a: &ServeArgs) -> Result<(), Failure> {
     } else {
         "http"
     };
+    // The runtime's workers tell the log's committer when they go idle, so that it
+    // gathers larger batches under load and commits at once otherwise
+    // (aunsorm_log::pacing).
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    aunsorm_log::pacing::enable(workers);
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .on_thread_park(aunsorm_log::pacing::worker_idle)
+        .on_thread_unpark(aunsorm_log::pacing::worker_busy)
         .enable_all()
         .build()?;
     let result = rt.block_on(async {

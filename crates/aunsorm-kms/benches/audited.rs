@@ -13,7 +13,8 @@
 //! KMS). Afterwards the log is audited: every acknowledged operation is in it.
 //! `cargo bench -p aunsorm-kms --bench audited` (`AUNSORM_BENCH_SECS` per cell, default 3;
 //! `AUNSORM_BENCH_LOG_STORE=memory` keeps the log in memory instead of SQLite;
-//! `AUNSORM_BENCH_OPS="sign encrypt"` and `AUNSORM_BENCH_CALLERS="1 8 64"` choose cells)
+//! `AUNSORM_BENCH_OPS="sign encrypt"` and `AUNSORM_BENCH_CALLERS="1 8 64"` choose cells;
+//! `AUNSORM_BENCH_PACING=off` runs the tasks without commit pacing)
 
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{Caller, KeyName, KeyOptions, KeyRef, Kms, PassphraseParams, deferred};
@@ -144,10 +145,17 @@ fn main() {
     let on_dir = tempfile::tempdir().unwrap();
     let off = Arc::new(kms(off_dir.path(), false));
     let on = Arc::new(kms(on_dir.path(), true));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    // The runtime as `aunsorm serve` builds it: its workers report when they go idle,
+    // for the log's commit pacing (`AUNSORM_BENCH_PACING=off`: no pacing).
+    let pacing = std::env::var("AUNSORM_BENCH_PACING").as_deref() != Ok("off");
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.worker_threads(2);
+    if pacing {
+        aunsorm_log::pacing::enable(2);
+        rt.on_thread_park(aunsorm_log::pacing::worker_idle)
+            .on_thread_unpark(aunsorm_log::pacing::worker_busy);
+    }
+    let rt = rt.build().unwrap();
     let mut acknowledged = 0u64;
     println!(
         "| operation | callers | threads: log off (ops/s) | log on | log cost | async tasks: log off (ops/s) | log on | log cost |"

@@ -10,6 +10,7 @@ pub mod fuzzing;
 mod log;
 pub mod merkle;
 pub mod note;
+pub mod pacing;
 mod ticket;
 pub mod tiles;
 

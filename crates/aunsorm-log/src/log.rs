@@ -5,6 +5,7 @@ use crate::checkpoint::Checkpoint;
 use crate::event::{Event, KeyEvent};
 use crate::merkle::{self, Frontier, NodeSource};
 use crate::note::{NoteSigner, NoteVerifier, SignedNote};
+use crate::pacing;
 use crate::ticket::{self, Completer, Ticket};
 use crate::tiles::{self, TILE_HEIGHT, TILE_WIDTH};
 use crate::{Hash, LogError, Result};
@@ -440,8 +441,48 @@ struct Committer {
     unsaved: Option<Vec<u8>>,
 }
 
+/// Adds a message to the batch being formed.
+fn take(m: Msg, batch: &mut Vec<Pending>, syncs: &mut Vec<Completer>) {
+    match m {
+        Msg::Entry(p) => batch.push(p),
+        Msg::Sync(reply) => syncs.push(reply),
+    }
+}
+
+/// Takes what is queued, up to a full batch.
+fn drain(rx: &Receiver<Msg>, batch: &mut Vec<Pending>, syncs: &mut Vec<Completer>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(m) => take(m, batch, syncs),
+            Err(_) => return,
+        }
+    }
+}
+
+/// With pacing on: while a worker is busy (it may be about to submit), keeps taking
+/// entries, until every worker is idle, [`pacing::GATHER_LIMIT`] has passed or the
+/// batch is full.
+fn gather(rx: &Receiver<Msg>, batch: &mut Vec<Pending>, syncs: &mut Vec<Completer>) {
+    let deadline = Instant::now() + pacing::GATHER_LIMIT;
+    while batch.len() < MAX_BATCH && !pacing::all_idle_or_notify() {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        // Woken early by the last worker to go idle.
+        std::thread::park_timeout(deadline - now);
+        drain(rx, batch, syncs);
+    }
+}
+
 impl Committer {
     fn run(mut self, rx: &Receiver<Msg>) {
+        pacing::register();
+        self.run_loop(rx);
+        pacing::unregister();
+    }
+
+    fn run_loop(&mut self, rx: &Receiver<Msg>) {
         loop {
             let first = if self.unsigned() || self.unsaved.is_some() {
                 match rx.recv_timeout(self.due.saturating_duration_since(Instant::now())) {
@@ -460,17 +501,10 @@ impl Committer {
             };
             let mut batch = Vec::new();
             let mut syncs = Vec::new();
-            let mut next = Some(first);
-            while let Some(m) = next {
-                match m {
-                    Msg::Entry(p) => batch.push(p),
-                    Msg::Sync(reply) => syncs.push(reply),
-                }
-                next = if batch.len() < MAX_BATCH {
-                    rx.try_recv().ok()
-                } else {
-                    None
-                };
+            take(first, &mut batch, &mut syncs);
+            drain(rx, &mut batch, &mut syncs);
+            if pacing::enabled() && !batch.is_empty() {
+                gather(rx, &mut batch, &mut syncs);
             }
             self.batch(batch, syncs);
         }

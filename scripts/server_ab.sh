@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Side-by-side load comparison of two `aunsorm` binaries (say, main and a change), in
+# alternating rounds so that both see the same machine: each round starts each binary's
+# server on a fresh store (SQLite keys, SQLite log, token auth, request log at
+# AUNSORM_AB_LOG_LEVEL, default info), runs wrk against it, and prints, for each cell,
+# req/s, p99 and the server's CPU time per request by thread (the runtime workers,
+# the log's committer, the request-log writer), read from /proc.
+#
+#   bash scripts/server_ab.sh OLD_BIN NEW_BIN
+#   AUNSORM_AB_OPS="ed aes" AUNSORM_AB_CONNS="1 16 64" AUNSORM_AB_ROUNDS=3 AUNSORM_AB_SECS=6 \
+#     bash scripts/server_ab.sh /tmp/aunsorm-main target/release/aunsorm
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 OLD_BIN NEW_BIN" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
+OPS=${AUNSORM_AB_OPS:-"ed aes"}
+CONNS=${AUNSORM_AB_CONNS:-64}
+ROUNDS=${AUNSORM_AB_ROUNDS:-3}
+SECS=${AUNSORM_AB_SECS:-6}
+work=$(mktemp -d)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+HZ=$(getconf CLK_TCK)
+KIB=$(head -c 1024 /dev/zero | tr '\0' 'a' | base64 -w0)
+cat >"$work/req.lua" <<'LUA'
+wrk.method = os.getenv("METHOD")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+if os.getenv("METHOD") == "POST" then wrk.body = os.getenv("BODY") end
+LUA
+
+start() { # bin
+  rm -rf "$work/store"
+  AUNSORM_PASSPHRASE=ab-passphrase "$1" --store "$work/store" --format json operator init >"$work/init.json" 2>/dev/null
+  TOKEN=$(sed -n 's/.*"root_token":"\([^"]*\)".*/\1/p' "$work/init.json")
+  export TOKEN
+  : >"$work/out"
+  AUNSORM_PASSPHRASE=ab-passphrase "$1" --store "$work/store" serve --listen 127.0.0.1:0 \
+    --log-level "${AUNSORM_AB_LOG_LEVEL:-info}" >"$work/out" 2>"$work/log" &
+  pid=$!
+  for _ in $(seq 1 500); do grep -q '^AUNSORM_ADDR=' "$work/out" && break; sleep 0.01; done
+  ADDR=$(sed -n 's/^AUNSORM_ADDR=//p' "$work/out")
+  for k in ed:ed25519 aes:aes-256-gcm; do
+    curl -sf -o /dev/null -X POST "$ADDR/v1/kms/keys" -H "authorization: Bearer $TOKEN" \
+      -H 'content-type: application/json' -d "{\"name\":\"${k%%:*}\",\"alg\":\"${k#*:}\"}"
+  done
+}
+
+# CPU ticks per thread name of the server.
+threads() { for t in /proc/"$pid"/task/*; do echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done 2>/dev/null |
+  awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort; }
+
+cell() { # label op conns
+  case $2 in
+    health) export METHOD=GET BODY=""; url=$ADDR/v1/sys/health ;;
+    ed) export METHOD=POST BODY="{\"key\":\"ed\",\"message\":\"$KIB\"}"; url=$ADDR/v1/kms/sign ;;
+    aes) export METHOD=POST BODY="{\"key\":\"aes\",\"plaintext\":\"$KIB\"}"; url=$ADDR/v1/kms/encrypt ;;
+    *) echo "unknown op $2" >&2; exit 2 ;;
+  esac
+  local t=2; [ "$3" -lt 2 ] && t=1
+  threads >"$work/before"
+  out=$(wrk -t"$t" -c"$3" -d"${SECS}s" -s "$work/req.lua" --latency "$url")
+  threads >"$work/after"
+  local n rps p99 non
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  non=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  cpu=$(join "$work/before" "$work/after" | awk -v n="$n" -v hz="$HZ" \
+    '{d = $3 - $2; if (d > 0) {printf "%s %.1f, ", $1, d * 1e6 / hz / n; t += d}} END {printf "total %.1f", t * 1e6 / hz / n}')
+  echo "| $1 | $2 | $3 | $rps | $p99 | ${non:-0} | $cpu |"
+}
+
+echo "| binary | op | conns | req/s | p99 | non-2xx | server CPU µs/req by thread |"
+echo "|---|---|---|---|---|---|---|"
+for r in $(seq 1 "$ROUNDS"); do
+  for which in old new; do
+    if [ $which = old ]; then bin=$1; else bin=$2; fi
+    start "$bin"
+    for op in $OPS; do for c in $CONNS; do cell "$which (round $r)" "$op" "$c"; done; done
+    kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  done
+done
