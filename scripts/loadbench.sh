@@ -63,13 +63,6 @@ for k in ed:ed25519 mldsa:ml-dsa-65 mlkem:ml-kem-768 aes:aes-256-gcm; do
 done
 KIB=$(head -c 1024 /dev/zero | tr '\0' 'a' | base64 -w0)
 
-cat >"$work/post.lua" <<'LUA'
-wrk.method = os.getenv("METHOD")
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
-if os.getenv("METHOD") == "POST" then wrk.body = os.getenv("BODY") end
-LUA
-
 # CPU time (user + system, clock ticks) the process $1 has used.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
@@ -82,7 +75,7 @@ cell() { # addr path method body conns pid
   local out t0 t1
   t0=$(ticks "$6")
   out=$(METHOD=$3 BODY=$4 TOKEN=$TOKEN wrk -t"$threads" -c"$5" -d"${SECS}s" --latency \
-    -s "$work/post.lua" "$1$2")
+    -s scripts/wrk_request.lua "$1$2")
   t1=$(ticks "$6")
   echo "$out" | awk -v dt=$((t1 - t0)) -v hz="$HZ" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }

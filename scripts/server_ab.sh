@@ -11,6 +11,9 @@
 #     bash scripts/server_ab.sh /tmp/aunsorm-main target/release/aunsorm
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BIN NEW_BIN" >&2; exit 2; }
+OLD=$(realpath "$1")
+NEW=$(realpath "$2")
+cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
 OPS=${AUNSORM_AB_OPS:-"ed aes"}
 CONNS=${AUNSORM_AB_CONNS:-64}
@@ -26,12 +29,6 @@ cleanup() {
 trap cleanup EXIT
 HZ=$(getconf CLK_TCK)
 KIB=$(head -c 1024 /dev/zero | tr '\0' 'a' | base64 -w0)
-cat >"$work/req.lua" <<'LUA'
-wrk.method = os.getenv("METHOD")
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
-if os.getenv("METHOD") == "POST" then wrk.body = os.getenv("BODY") end
-LUA
 
 start() { # bin
   rm -rf "$work/store"
@@ -63,7 +60,7 @@ cell() { # label op conns
   esac
   local t=2; [ "$3" -lt 2 ] && t=1
   threads >"$work/before"
-  out=$(wrk -t"$t" -c"$3" -d"${SECS}s" -s "$work/req.lua" --latency "$url")
+  out=$(wrk -t"$t" -c"$3" -d"${SECS}s" -s scripts/wrk_request.lua --latency "$url")
   threads >"$work/after"
   local n rps p99 non
   n=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -79,7 +76,7 @@ echo "| binary | op | conns | req/s | p99 | non-2xx | server CPU µs/req by thre
 echo "|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$ROUNDS"); do
   for which in old new; do
-    if [ $which = old ]; then bin=$1; else bin=$2; fi
+    if [ $which = old ]; then bin=$OLD; else bin=$NEW; fi
     start "$bin"
     for op in $OPS; do for c in $CONNS; do cell "$which (round $r)" "$op" "$c"; done; done
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
