@@ -459,17 +459,17 @@ fn drain(rx: &Receiver<Msg>, batch: &mut Vec<Pending>, syncs: &mut Vec<Completer
     }
 }
 
-/// With pacing on: while a worker is busy (it may be about to submit), keeps taking
-/// entries, until every worker is idle, [`pacing::GATHER_LIMIT`] has passed or the
+/// With pacing on: while every worker is busy (each may be about to submit), keeps
+/// taking entries, until a worker is idle, [`pacing::GATHER_LIMIT`] has passed or the
 /// batch is full.
 fn gather(rx: &Receiver<Msg>, batch: &mut Vec<Pending>, syncs: &mut Vec<Completer>) {
     let deadline = Instant::now() + pacing::GATHER_LIMIT;
-    while batch.len() < MAX_BATCH && !pacing::all_idle_or_notify() {
+    while batch.len() < MAX_BATCH && !pacing::any_idle_or_notify() {
         let now = Instant::now();
         if now >= deadline {
             return;
         }
-        // Woken early by the last worker to go idle.
+        // Woken early by the next worker to go idle.
         std::thread::park_timeout(deadline - now);
         drain(rx, batch, syncs);
     }
