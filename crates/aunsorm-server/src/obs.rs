@@ -280,10 +280,16 @@ const COUNTERS_PER_ROUTE: usize = 64;
 /// handles are kept per route (the set of routes is the router's, plus "unmatched"):
 /// asking the registry for each request cost three label allocations and a lookup.
 /// Methods other than the standard ones are counted as "other", so that a client
-/// cannot grow the label set without bound.
+/// cannot grow the label set without bound. Before [`init_metrics`] nothing is kept: a
+/// handle taken then would be a no-op for good.
 fn http_metrics(r: &RequestLine<'_>) {
     static ROUTES: OnceLock<std::sync::RwLock<HashMap<String, RouteMetrics>>> = OnceLock::new();
     let method = standard_method(r.method);
+    if METRICS.get().is_none() {
+        requests_counter(method, r).increment(1);
+        duration_histogram(r.route).record(r.seconds);
+        return;
+    }
     let routes = ROUTES.get_or_init(Default::default);
     let cached = routes.read().ok().and_then(|m| {
         m.get(r.route).map(|rm| {
@@ -298,12 +304,11 @@ fn http_metrics(r: &RequestLine<'_>) {
     if cached == Some(true) {
         return;
     }
-    let counter = metrics::counter!("http_requests_total",
-        "method" => method, "route" => r.route.to_owned(), "status" => r.status.to_string());
+    let counter = requests_counter(method, r);
     counter.increment(1);
     let Ok(mut m) = routes.write() else { return };
     let rm = m.entry(r.route.to_owned()).or_insert_with(|| RouteMetrics {
-        duration: metrics::histogram!("http_request_duration_seconds", "route" => r.route.to_owned()),
+        duration: duration_histogram(r.route),
         requests: Vec::new(),
     });
     if cached.is_none() {
@@ -317,6 +322,15 @@ fn http_metrics(r: &RequestLine<'_>) {
     {
         rm.requests.push((method, r.status, counter));
     }
+}
+
+fn requests_counter(method: &'static str, r: &RequestLine<'_>) -> metrics::Counter {
+    metrics::counter!("http_requests_total",
+        "method" => method, "route" => r.route.to_owned(), "status" => r.status.to_string())
+}
+
+fn duration_histogram(route: &str) -> metrics::Histogram {
+    metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned())
 }
 
 fn standard_method(m: &str) -> &'static str {
@@ -346,5 +360,46 @@ pub(crate) fn rollback_findings(findings: &[aunsorm_kms::RollbackFinding]) {
             if f.deleted { " (deleted)" } else { "" }
         );
         event(Level::Warn, "rollback", Some(&detail));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(route: &str) -> RequestLine<'_> {
+        RequestLine {
+            request_id: "r",
+            method: "POST",
+            route,
+            status: 200,
+            seconds: 0.001,
+            token_id: None,
+            key: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_request_before_the_recorder_does_not_leave_a_dead_handle() {
+        let route = "/test/before-the-recorder";
+        // No recorder yet: nothing is counted, and nothing may be kept.
+        request(&line(route));
+        assert!(init_metrics());
+        request(&line(route));
+        request(&line(route));
+        let text = render_metrics();
+        assert!(
+            text.contains(&format!(
+                "http_requests_total{{method=\"POST\",route=\"{route}\",status=\"200\"}} 2"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "http_request_duration_seconds_count{{route=\"{route}\"}} 2"
+            )),
+            "{text}"
+        );
     }
 }
