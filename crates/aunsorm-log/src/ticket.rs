@@ -167,6 +167,20 @@ mod tests {
     }
 
     #[test]
+    fn a_blocked_waiter_is_woken() {
+        let (t, c) = ticket();
+        let slot = Arc::clone(&t.0);
+        let waiter = std::thread::spawn(move || t.wait());
+        // Complete only once the waiter is blocked on the condition variable, so that
+        // the notification is what wakes it.
+        while !slot.lock().blocked {
+            std::thread::yield_now();
+        }
+        c.complete(Ok(11));
+        assert_eq!(waiter.join().unwrap().unwrap(), 11);
+    }
+
+    #[test]
     fn poll_registers_the_waker_and_is_woken() {
         let flag = Arc::new(Flag(false.into()));
         let waker = Waker::from(Arc::clone(&flag));

@@ -86,13 +86,26 @@ fn paced_commits_lose_nothing_and_a_busy_worker_does_not_stall_them() {
     );
 
     // One worker that reports and never goes idle: the committer gathers up to the
-    // limit, then commits anyway.
+    // limit, then commits anyway. Bounded, so that a committer that waits for good
+    // fails the test instead of hanging it (a minute: not a measure of speed).
     pacing::enable(1);
     pacing::worker_busy();
-    for i in 0..20 {
-        let index = log.append(&event(format!("busy-{i}"))).unwrap();
-        assert_eq!(index, 64 * 50 + i);
-    }
+    let (done, finished) = std::sync::mpsc::channel();
+    let appender = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let indexes: Vec<u64> = (0..20)
+                .map(|i| log.append(&event(format!("busy-{i}"))).unwrap())
+                .collect();
+            let _ = done.send(());
+            indexes
+        })
+    };
+    finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("entries held back while a worker stays busy");
+    let busy = appender.join().unwrap();
+    assert_eq!(busy, (64 * 50..64 * 50 + 20).collect::<Vec<u64>>());
     pacing::enable(0);
 
     assert_eq!(log.sync().unwrap(), 64 * 50 + 20);
