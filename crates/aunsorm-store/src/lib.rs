@@ -5,6 +5,7 @@
 mod log;
 mod memory;
 mod sqlite;
+mod wal;
 
 pub use log::{KeyGeneration, LogBatch, LogStore, MemoryLogStore, NodeHash, SqliteLogStore};
 pub use memory::MemoryStore;

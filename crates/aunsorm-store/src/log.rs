@@ -3,6 +3,7 @@
 //! events have recorded (for rollback detection). Memory and SQLite backends.
 
 use crate::sqlite::{as_i64, configure, generation, migrate_with, poisoned};
+use crate::wal::Checkpointer;
 use crate::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -210,6 +211,8 @@ const LOG_MIGRATIONS: &[&str] = &["CREATE TABLE entries (
 pub struct SqliteLogStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// WAL checkpoints, off the commit path ([`crate::wal`]).
+    wal: Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteLogStore {
@@ -227,6 +230,7 @@ impl SqliteLogStore {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate_with(&mut writer, LOG_MIGRATIONS)?;
+        let wal = Checkpointer::start(path, &mut writer)?;
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -235,6 +239,7 @@ impl SqliteLogStore {
         Ok(SqliteLogStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            wal,
         })
     }
 }
@@ -286,6 +291,7 @@ impl LogStore for SqliteLogStore {
 
     fn append(&self, b: &LogBatch<'_>) -> Result<()> {
         let c = self.writer.lock().map_err(poisoned)?;
+        self.wal.before_write(&c);
         // BEGIN and COMMIT as cached statements: a group commit runs thousands of times
         // a second, and rusqlite's `Transaction` parses both anew each time.
         c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
