@@ -10,7 +10,8 @@
 # wrk's percentiles are corrected for coordinated omission (it adds synthetic samples
 # for every latency above runtime/requests), so a few long stalls can set its p99 at
 # one connection; the "server side" column is the uncorrected p99 of the server's own
-# span of each request, from its request log.
+# span of each request, from its request log. "steal ticks" are CPU clock ticks the
+# hypervisor took from this (virtual) machine during the cell.
 #
 #   bash scripts/loadbench.sh            # 10 s per cell
 #   AUNSORM_LOADBENCH_SECS=3 bash scripts/loadbench.sh
@@ -18,6 +19,7 @@
 #   AUNSORM_LOADBENCH_OPS="health ed aes" AUNSORM_LOADBENCH_CONNS=64 bash scripts/loadbench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/bench.sh
 SECS=${AUNSORM_LOADBENCH_SECS:-10}
 CONNS=${AUNSORM_LOADBENCH_CONNS:-"1 16 64"}
 OPS=${AUNSORM_LOADBENCH_OPS:-"health ed mldsa mlkem aes"}
@@ -71,17 +73,19 @@ KIB=$(head -c 1024 /dev/zero | tr '\0' 'a' | base64 -w0)
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
-# Prints "req/s p50_ms p99_ms errors cpu_us_per_request" for one cell: the last is the
-# server process's CPU time (all its threads) divided by the requests served.
+# Prints "req/s p50_ms p99_ms errors cpu_us_per_request steal_ticks" for one cell:
+# the server process's CPU time (all its threads) divided by the requests served, and
+# the CPU ticks the hypervisor stole from the machine during the cell.
 cell() { # addr path method body conns pid
   local threads=2
   [ "$5" -lt 2 ] && threads=1
-  local out t0 t1
+  local out t0 t1 s0
   t0=$(ticks "$6")
+  s0=$(steal_ticks)
   out=$(METHOD=$3 BODY=$4 TOKEN=$TOKEN wrk -t"$threads" -c"$5" -d"${SECS}s" --latency \
     -s scripts/wrk_request.lua "$1$2")
   t1=$(ticks "$6")
-  echo "$out" | awk -v dt=$((t1 - t0)) -v hz="$HZ" '
+  echo "$out" | awk -v dt=$((t1 - t0)) -v hz="$HZ" -v st=$(($(steal_ticks) - s0)) '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /Requests\/sec:/ { rps = $2 }
     / requests in / { n = $1 }
@@ -89,22 +93,11 @@ cell() { # addr path method body conns pid
     /^ +99%/ { p99 = ms($2) }
     /Non-2xx/ { err = $5 }
     /Socket errors/ { err = err "+sock" }
-    END { printf "%.0f %.3f %.3f %s %.1f\n", rps, p50, p99, (err == "" ? 0 : err), (n > 0 ? dt * 1e6 / hz / n : 0) }'
+    END { printf "%.0f %.3f %.3f %s %.1f %d\n", rps, p50, p99, (err == "" ? 0 : err), (n > 0 ? dt * 1e6 / hz / n : 0), st }'
 }
 
-# The 99th percentile, in ms, of the `seconds` of the full server's request lines
-# written since byte $1 of its log: the server's own span of each request (from the
-# request reaching it to its answer being ready, the durable audit entry included),
-# without wrk's coordinated-omission correction. "-" when nothing is logged (`warn`).
-server_p99() {
-  sleep 0.05 # the request log is written in batches every few milliseconds
-  tail -c +$(($1 + 1)) "$work/full.log" |
-    sed -n 's/.*"msg":"request".*"seconds":\([0-9.e-]*\).*/\1/p' | sort -g |
-    awk '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f\n", a[i] * 1000 }'
-}
-
-echo "| operation | conns | full req/s | full p50 ms | full p99 ms | full p99 ms, server side | bare req/s | bare p50 ms | bare p99 ms | full/bare | CPU µs/req (full, bare) | errors (full, bare) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| operation | conns | full req/s | full p50 ms | full p99 ms | full p99 ms, server side | bare req/s | bare p50 ms | bare p99 ms | full/bare | CPU µs/req (full, bare) | steal ticks (full, bare) | errors (full, bare) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for op in $OPS; do
   case $op in
     health) path=/v1/sys/health method=GET body= label="health (GET)" ;;
@@ -115,11 +108,11 @@ for op in $OPS; do
   esac
   for c in $CONNS; do
     logged=$(wc -c <"$work/full.log")
-    read -r frps fp50 fp99 ferr fcpu < <(cell "$FULL" "$path" "$method" "$body" "$c" "$FULL_PID")
-    fsp99=$(server_p99 "$logged")
-    read -r brps bp50 bp99 berr bcpu < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c" "$BARE_PID")
+    read -r frps fp50 fp99 ferr fcpu fst < <(cell "$FULL" "$path" "$method" "$body" "$c" "$FULL_PID")
+    read -r fsp99 _ < <(server_percentiles "$work/full.log" "$logged")
+    read -r brps bp50 bp99 berr bcpu bst < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c" "$BARE_PID")
     ratio=$(awk -v a="$frps" -v b="$brps" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; else print "-" }')
-    echo "| $label | $c | $frps | $fp50 | $fp99 | $fsp99 | $brps | $bp50 | $bp99 | $ratio | $fcpu, $bcpu | $ferr, $berr |"
+    echo "| $label | $c | $frps | $fp50 | $fp99 | $fsp99 | $brps | $bp50 | $bp99 | $ratio | $fcpu, $bcpu | $fst, $bst | $ferr, $berr |"
   done
 done
 

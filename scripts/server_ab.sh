@@ -3,8 +3,10 @@
 # alternating rounds so that both see the same machine: each round starts each binary's
 # server on a fresh store (SQLite keys, SQLite log, token auth, request log at
 # AUNSORM_AB_LOG_LEVEL, default info), runs wrk against it, and prints, for each cell,
-# req/s, p99 and the server's CPU time per request by thread (the runtime workers,
-# the log's committer, the request-log writer), read from /proc.
+# req/s, wrk's p99, the server's own p99 and p99.9 (from its request log, without wrk's
+# coordinated-omission correction; "-" at `warn`), the CPU ticks the hypervisor stole
+# during the cell, and the server's CPU time per request by thread (the runtime
+# workers, the log's committer, the request-log writer), read from /proc.
 #
 #   bash scripts/server_ab.sh OLD_BIN NEW_BIN
 #   AUNSORM_AB_OPS="ed aes" AUNSORM_AB_CONNS="1 16 64" AUNSORM_AB_ROUNDS=3 AUNSORM_AB_SECS=6 \
@@ -14,6 +16,7 @@ set -euo pipefail
 OLD=$(realpath "$1")
 NEW=$(realpath "$2")
 cd "$(dirname "$0")/.."
+. scripts/lib/bench.sh
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
 OPS=${AUNSORM_AB_OPS:-"ed aes"}
 CONNS=${AUNSORM_AB_CONNS:-64}
@@ -60,20 +63,25 @@ cell() { # label op conns
   esac
   local t=2; [ "$3" -lt 2 ] && t=1
   threads >"$work/before"
+  local logged steal0
+  logged=$(wc -c <"$work/log")
+  steal0=$(steal_ticks)
   out=$(wrk -t"$t" -c"$3" -d"${SECS}s" -s scripts/wrk_request.lua --latency "$url")
   threads >"$work/after"
-  local n rps p99 non
+  local stolen=$(($(steal_ticks) - steal0))
+  local n rps p99 non sp99 sp999
+  read -r sp99 sp999 < <(server_percentiles "$work/log" "$logged")
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   non=$(echo "$out" | awk '/Non-2xx/ {print $4}')
   cpu=$(join "$work/before" "$work/after" | awk -v n="$n" -v hz="$HZ" \
     '{d = $3 - $2; if (d > 0) {printf "%s %.1f, ", $1, d * 1e6 / hz / n; t += d}} END {printf "total %.1f", t * 1e6 / hz / n}')
-  echo "| $1 | $2 | $3 | $rps | $p99 | ${non:-0} | $cpu |"
+  echo "| $1 | $2 | $3 | $rps | $p99 | $sp99 | $sp999 | $stolen | ${non:-0} | $cpu |"
 }
 
-echo "| binary | op | conns | req/s | p99 | non-2xx | server CPU µs/req by thread |"
-echo "|---|---|---|---|---|---|---|"
+echo "| binary | op | conns | req/s | wrk p99 | server p99 ms | server p99.9 ms | steal ticks | non-2xx | server CPU µs/req by thread |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$ROUNDS"); do
   for which in old new; do
     if [ $which = old ]; then bin=$OLD; else bin=$NEW; fi
