@@ -22,14 +22,24 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import cryptography, kybe
         -r tests/vault/requirements.txt
 fi
 
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p aunsorm-crypto --all-targets --features experimental-fn-dsa -- -D warnings
-cargo test --workspace
-cargo test -p aunsorm-crypto --features experimental-fn-dsa --lib
-cargo build -p aunsorm-cli
+# Each step prints how long it took, so that a slow CI run says where its time went.
+step() {
+    local t0=$SECONDS
+    "$@"
+    echo "test.sh: ${*:1:3} ... took $((SECONDS - t0)) s" >&2
+}
+
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets -- -D warnings
+step cargo clippy -p aunsorm-crypto --all-targets --features experimental-fn-dsa -- -D warnings
+step cargo test --workspace
+step cargo test -p aunsorm-crypto --features experimental-fn-dsa --lib
+# The binary the Python suites drive, built without the test-only features that
+# `cargo test` unifies in (aunsorm-crypto's `kat`).
+step cargo build -p aunsorm-cli
 OPENSSL35="$(./scripts/openssl35.sh)"
-.venv/bin/python tests/interop/crosscheck.py target/debug/aunsorm "$OPENSSL35"
-tests/api/run.sh target/debug/aunsorm .venv
-.venv/bin/python tests/vault/hvac_test.py target/debug/aunsorm
-.venv/bin/python tests/interop/seal_big.py target/debug/aunsorm "${AUNSORM_BIG_MIB:-1100}"
+step .venv/bin/python tests/interop/crosscheck.py target/debug/aunsorm "$OPENSSL35"
+step tests/api/run.sh target/debug/aunsorm .venv
+step .venv/bin/python tests/vault/hvac_test.py target/debug/aunsorm
+step .venv/bin/python tests/interop/seal_big.py target/debug/aunsorm "${AUNSORM_BIG_MIB:-1100}"
+echo "test.sh: all passed in $SECONDS s" >&2
