@@ -54,10 +54,10 @@ use std::sync::Arc;
 /// every extractor and layer that takes it (each clone and drop of a state of several
 /// `Arc`s was an atomic operation per field on a shared cache line).
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState(Arc<AppStateInner>);
 
 /// The contents of [`AppState`].
-pub struct Shared {
+pub struct AppStateInner {
     /// The custody core (the node's).
     pub kms: Arc<Kms>,
     /// The node: KMS, log, checkpoint file, token authority.
@@ -66,8 +66,8 @@ pub struct Shared {
 }
 
 impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
         &self.0
     }
 }
@@ -76,7 +76,7 @@ impl AppState {
     /// The state of a router over `node`.
     #[must_use]
     pub fn new(node: Arc<Node>, limits: Limits) -> AppState {
-        AppState(Arc::new(Shared {
+        AppState(Arc::new(AppStateInner {
             kms: Arc::clone(node.kms()),
             node,
             limits: Arc::new(limits::Guard::new(limits)),
