@@ -22,11 +22,11 @@ pub(crate) const MAX_RANDOM: usize = 65_536;
 pub(crate) const MAX_IDS: usize = 1000;
 
 pub(crate) fn rng_router() -> Router<AppState> {
-    Router::new().route("/bytes", get(random_bytes))
+    Router::new().route("/v1/rng/bytes", get(random_bytes))
 }
 
 pub(crate) fn id_router() -> Router<AppState> {
-    Router::new().route("/", get(ids))
+    Router::new().route("/v1/id", get(ids))
 }
 
 /// Random bytes from the DRBG.

@@ -96,19 +96,18 @@ impl std::fmt::Debug for AppState {
 pub fn router(state: AppState) -> Router {
     let token = || auth::RequireToken::new(&state);
     let body = state.limits.limits.body;
+    // Each module's router names its routes in full and is merged, not nested: a nested
+    // route carries two more layers per request (one rebuilds the URI without the
+    // prefix, one inserts an extension), for nothing here.
     let routes = Router::new()
-        .nest("/v1/kms", kms::router().route_layer(token()))
-        .nest(
-            "/v1/auth",
-            tokens::router()
-                .route_layer(token())
-                .merge(transit::auth_router(&state)),
-        )
-        .nest("/v1/transit", transit::router(&state))
-        .nest("/v1/log", log::router().route_layer(token()))
-        .nest("/v1/rng", ids::rng_router().route_layer(token()))
-        .nest("/v1/id", ids::id_router().route_layer(token()))
-        .nest("/v1/sys", sys::router(&state))
+        .merge(kms::router().route_layer(token()))
+        .merge(tokens::router().route_layer(token()))
+        .merge(transit::auth_router(&state))
+        .merge(transit::router(&state))
+        .merge(log::router().route_layer(token()))
+        .merge(ids::rng_router().route_layer(token()))
+        .merge(ids::id_router().route_layer(token()))
+        .merge(sys::router(&state))
         .route(
             "/v1/openapi.json",
             axum::routing::get(|| async { axum::Json(openapi()) }),
@@ -125,17 +124,13 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
-        .route_layer(request_id::NoteRoute)
         .fallback(|| async { ApiError::new("not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new("method_not_allowed", "method not allowed on this route")
         })
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(body));
-    // Around everything, unmatched requests included: the request context, the limits,
-    // and the access log.
-    Router::new().fallback_service(request_id::Outer {
-        inner: routes,
-        guard: Arc::clone(&state.limits),
-    })
+    // Around every route and the fallbacks: the request context, the limits, and the
+    // access log.
+    routes.layer(request_id::OuterLayer(Arc::clone(&state.limits)))
 }

@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/checkpoint", get(checkpoint))
-        .route("/keys", get(keys))
-        .route("/tile/{*path}", get(tile))
-        .route("/proof/inclusion", get(inclusion))
-        .route("/proof/consistency", get(consistency))
+        .route("/v1/log/checkpoint", get(checkpoint))
+        .route("/v1/log/keys", get(keys))
+        .route("/v1/log/tile/{*path}", get(tile))
+        .route("/v1/log/proof/inclusion", get(inclusion))
+        .route("/v1/log/proof/consistency", get(consistency))
 }
 
 fn open(s: &AppState, b: &Bearer) -> Result<Arc<Log>, ApiError> {

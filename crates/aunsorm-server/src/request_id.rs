@@ -4,7 +4,6 @@
 //! route, token id, key and error code.
 
 use crate::limits::Guard;
-use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::response::Response;
@@ -24,7 +23,6 @@ pub(crate) const HEADER: &str = "x-request-id";
 #[derive(Debug, Default)]
 pub(crate) struct Ctx {
     id: String,
-    route: OnceLock<MatchedPath>,
     token: OnceLock<String>,
     key: OnceLock<String>,
     error: OnceLock<&'static str>,
@@ -84,57 +82,44 @@ fn fresh() -> String {
     id
 }
 
-/// Notes the matched route: a layer inside routing (where the route is known), made
-/// by hand rather than with `from_fn` so that it costs no allocation per request.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct NoteRoute;
-
-impl<S> tower::Layer<S> for NoteRoute {
-    type Service = NoteRouteService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        NoteRouteService(inner)
-    }
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct NoteRouteService<S>(S);
-
-impl<S: Service<Request>> Service<Request> for NoteRouteService<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> S::Future {
-        if let Some(p) = req.extensions().get::<MatchedPath>() {
-            let p = p.clone();
-            let _ = CTX.try_with(|c| c.route.set(p));
-        }
-        self.0.call(req)
-    }
-}
-
-/// The outermost service, around the whole router: sets up the request context, bounds
-/// the requests in flight (503) and their time (504), answers the id, and writes the
-/// access log line and HTTP metrics once the response is ready. One service with one
-/// boxed future per request: as three `from_fn` layers it cost several allocations
-/// and service clones per request.
+/// The outermost layer of every route and fallback: sets up the request context,
+/// bounds the requests in flight (503) and their time (504), answers the id, and
+/// writes the access log line and HTTP metrics once the response is ready. One service
+/// with one boxed future per request: as three `from_fn` layers it cost several
+/// allocations and service clones per request. It is applied to the routes rather than
+/// wrapped around the router, so routing has already named the route (`MatchedPath`)
+/// and a request passes through one router, not two.
 #[derive(Clone)]
-pub(crate) struct Outer {
-    pub(crate) inner: Router,
-    pub(crate) guard: Arc<Guard>,
+pub(crate) struct OuterLayer(pub(crate) Arc<Guard>);
+
+impl<S> tower::Layer<S> for OuterLayer {
+    type Service = Outer<S>;
+    fn layer(&self, inner: S) -> Outer<S> {
+        Outer {
+            inner,
+            guard: Arc::clone(&self.0),
+        }
+    }
 }
 
-impl Service<Request> for Outer {
+/// The service of [`OuterLayer`].
+#[derive(Clone)]
+pub(crate) struct Outer<S> {
+    inner: S,
+    guard: Arc<Guard>,
+}
+
+impl<S> Service<Request> for Outer<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The router is always ready.
+        // Routes are always ready; `outer` drives the inner service with `oneshot`.
         Poll::Ready(Ok(()))
     }
 
@@ -144,8 +129,13 @@ impl Service<Request> for Outer {
     }
 }
 
-async fn outer(inner: Router, guard: &Guard, req: Request) -> Response {
+async fn outer<S>(inner: S, guard: &Guard, req: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let start = Instant::now();
+    // Unmatched requests (the fallback) have no matched path.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let id = req
         .headers()
         .get(HEADER)
@@ -171,7 +161,7 @@ async fn outer(inner: Router, guard: &Guard, req: Request) -> Response {
     if let Some(h) = header {
         res.headers_mut().insert(HEADER, h);
     }
-    let route = ctx.route.get().map_or("unmatched", MatchedPath::as_str);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     crate::obs::request(&crate::obs::RequestLine {
         request_id: &ctx.id,
         method: method.as_str(),

@@ -18,14 +18,14 @@ use std::sync::Arc;
 
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/health", get(health))
-        .route("/init", post(init).get(crate::transit::init_status))
-        .route("/seal-status", get(crate::transit::seal_status))
-        .route("/unseal", post(unseal))
+        .route("/v1/sys/health", get(health))
+        .route("/v1/sys/init", post(init).get(crate::transit::init_status))
+        .route("/v1/sys/seal-status", get(crate::transit::seal_status))
+        .route("/v1/sys/unseal", post(unseal))
         .merge(crate::transit::mounts_router(state))
         .merge(
             Router::new()
-                .route("/seal", post(seal))
+                .route("/v1/sys/seal", post(seal))
                 .route_layer(crate::auth::RequireToken::new(state)),
         )
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/tokens", post(create_token))
-        .route("/tokens/revoke", post(revoke_token))
+        .route("/v1/auth/tokens", post(create_token))
+        .route("/v1/auth/tokens/revoke", post(revoke_token))
 }
 
 /// Mint a capability token.

@@ -254,6 +254,9 @@ async fn metrics_count_requests_without_names_or_secrets() {
     )
     .await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    // A path no route has is counted as "unmatched", not by its path.
+    let (s, _) = call_with(app, &root, Method::GET, "/v1/canary-no-such-route", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let res = tower::ServiceExt::oneshot(
         app.clone(),
         Request::get("/metrics").body(Body::empty()).unwrap(),
@@ -273,12 +276,23 @@ async fn metrics_count_requests_without_names_or_secrets() {
         ),
         "{text}"
     );
+    // The wrong method is counted on the route it tried, with the three signs' time.
     assert!(
-        text.contains("http_request_duration_seconds_count{route=\"/v1/kms/sign\"} 3"),
+        text.contains("http_request_duration_seconds_count{route=\"/v1/kms/sign\"} 4"),
         "{text}"
     );
-    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(
+        text.contains(
+            "http_requests_total{method=\"other\",route=\"/v1/kms/sign\",status=\"405\"} 1"
+        ),
+        "{text}"
+    );
     assert!(!text.contains("CANARYMETHOD"), "{text}");
+    assert!(
+        text.contains("http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}"),
+        "{text}"
+    );
+    assert!(!text.contains("canary-no-such-route"), "{text}");
     assert!(text.contains("kms_op_latency_seconds_bucket{op=\"sign\""));
     assert!(text.contains("kms_keys_total"));
     for secret in ["canary-key-name", "Y2FuYXJ5", "canary-plaintext", &root] {

@@ -313,6 +313,7 @@ async fn keys_encrypt_decrypt_rewrap_and_batches() {
     }
     let (s, v) = vault(app, t, "POST", "/v1/transit/no/such/path", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    errors(&v);
     assert_eq!(f.kms.list("", None, 100).unwrap(), before);
 
     // Delete only when allowed.

@@ -17,32 +17,35 @@ use axum::routing::{get, post};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/keys", post(keys::create_key).get(keys::list_keys))
-        .route("/keys/{name}", get(keys::show_key).delete(keys::delete_key))
-        .route("/keys/{name}/rotate", post(keys::rotate_key))
-        .route("/keys/{name}/config", post(keys::configure_key))
-        .route("/keys/{name}/import", post(keys::import_key))
-        .route("/keys/{name}/export", get(keys::export_key))
-        .route("/keys/{name}/attest", get(keys::attest_key))
+        .route("/v1/kms/keys", post(keys::create_key).get(keys::list_keys))
         .route(
-            "/keys/{name}/versions/{version}/destroy",
+            "/v1/kms/keys/{name}",
+            get(keys::show_key).delete(keys::delete_key),
+        )
+        .route("/v1/kms/keys/{name}/rotate", post(keys::rotate_key))
+        .route("/v1/kms/keys/{name}/config", post(keys::configure_key))
+        .route("/v1/kms/keys/{name}/import", post(keys::import_key))
+        .route("/v1/kms/keys/{name}/export", get(keys::export_key))
+        .route("/v1/kms/keys/{name}/attest", get(keys::attest_key))
+        .route(
+            "/v1/kms/keys/{name}/versions/{version}/destroy",
             post(keys::destroy_version),
         )
-        .route("/wrapping-key", get(keys::wrapping_key))
-        .route("/attestation-key", get(keys::attestation_key))
-        .route("/sign", post(ops::sign))
-        .route("/verify", post(ops::verify))
-        .route("/encrypt", post(ops::encrypt))
-        .route("/decrypt", post(ops::decrypt))
-        .route("/rewrap", post(ops::rewrap))
-        .route("/datakey", post(ops::datakey))
-        .route("/hmac", post(ops::hmac))
-        .route("/hmac/verify", post(ops::hmac_verify))
-        .route("/encap", post(ops::encap))
-        .route("/decap", post(ops::decap))
-        .route("/wrap", post(ops::wrap))
-        .route("/unwrap", post(ops::unwrap))
-        .route("/batch", post(batch::batch))
+        .route("/v1/kms/wrapping-key", get(keys::wrapping_key))
+        .route("/v1/kms/attestation-key", get(keys::attestation_key))
+        .route("/v1/kms/sign", post(ops::sign))
+        .route("/v1/kms/verify", post(ops::verify))
+        .route("/v1/kms/encrypt", post(ops::encrypt))
+        .route("/v1/kms/decrypt", post(ops::decrypt))
+        .route("/v1/kms/rewrap", post(ops::rewrap))
+        .route("/v1/kms/datakey", post(ops::datakey))
+        .route("/v1/kms/hmac", post(ops::hmac))
+        .route("/v1/kms/hmac/verify", post(ops::hmac_verify))
+        .route("/v1/kms/encap", post(ops::encap))
+        .route("/v1/kms/decap", post(ops::decap))
+        .route("/v1/kms/wrap", post(ops::wrap))
+        .route("/v1/kms/unwrap", post(ops::unwrap))
+        .route("/v1/kms/batch", post(batch::batch))
 }
 
 /// Who is calling, for the audit entries of this request.

@@ -28,46 +28,63 @@ use serde_json::{Value, json};
 /// The Transit routes, under `/v1/transit`.
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/keys", any(keys::list))
+        .route("/v1/transit/keys", any(keys::list))
         .route(
-            "/keys/{name}",
+            "/v1/transit/keys/{name}",
             get(keys::read).post(keys::create).delete(keys::delete),
         )
-        .route("/keys/{name}/config", post(keys::config))
-        .route("/keys/{name}/rotate", post(keys::rotate))
-        .route("/encrypt/{name}", ops::route(ops::encrypt_one))
-        .route("/decrypt/{name}", ops::route(ops::decrypt_one))
-        .route("/rewrap/{name}", ops::route(ops::rewrap_one))
+        .route("/v1/transit/keys/{name}/config", post(keys::config))
+        .route("/v1/transit/keys/{name}/rotate", post(keys::rotate))
+        .route("/v1/transit/encrypt/{name}", ops::route(ops::encrypt_one))
+        .route("/v1/transit/decrypt/{name}", ops::route(ops::decrypt_one))
+        .route("/v1/transit/rewrap/{name}", ops::route(ops::rewrap_one))
         .route(
-            "/datakey/{kind}/{name}",
+            "/v1/transit/datakey/{kind}/{name}",
             ops::route_with(ops::datakey, "kind"),
         )
-        .route("/sign/{name}", ops::route_with(ops::sign, "hash"))
-        .route("/sign/{name}/{hash}", ops::route_with(ops::sign, "hash"))
-        .route("/verify/{name}", ops::route_with(ops::verify, "hash"))
         .route(
-            "/verify/{name}/{hash}",
+            "/v1/transit/sign/{name}",
+            ops::route_with(ops::sign, "hash"),
+        )
+        .route(
+            "/v1/transit/sign/{name}/{hash}",
+            ops::route_with(ops::sign, "hash"),
+        )
+        .route(
+            "/v1/transit/verify/{name}",
             ops::route_with(ops::verify, "hash"),
         )
-        .route("/hmac/{name}", ops::route_with(ops::hmac, "algorithm"))
         .route(
-            "/hmac/{name}/{algorithm}",
+            "/v1/transit/verify/{name}/{hash}",
+            ops::route_with(ops::verify, "hash"),
+        )
+        .route(
+            "/v1/transit/hmac/{name}",
             ops::route_with(ops::hmac, "algorithm"),
         )
-        .route("/random", post(tools::random))
-        .route("/random/{a}", post(tools::random))
-        .route("/random/{a}/{b}", post(tools::random))
-        .route("/hash", post(tools::hash))
-        .route("/hash/{algorithm}", post(tools::hash))
-        .fallback(|| async { VaultError::new(StatusCode::NOT_FOUND, "unsupported path") })
+        .route(
+            "/v1/transit/hmac/{name}/{algorithm}",
+            ops::route_with(ops::hmac, "algorithm"),
+        )
+        .route("/v1/transit/random", post(tools::random))
+        .route("/v1/transit/random/{a}", post(tools::random))
+        .route("/v1/transit/random/{a}/{b}", post(tools::random))
+        .route("/v1/transit/hash", post(tools::hash))
+        .route("/v1/transit/hash/{algorithm}", post(tools::hash))
         .route_layer(crate::auth::RequireToken::vault(state))
+        // Any other path under the mount is Vault's 404, without a token check.
+        .route("/v1/transit/{*rest}", any(unsupported_path))
 }
 
 /// `GET /v1/auth/token/lookup-self`: what Vault clients call to check their token.
 pub(crate) fn auth_router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/token/lookup-self", get(lookup_self))
+        .route("/v1/auth/token/lookup-self", get(lookup_self))
         .route_layer(crate::auth::RequireToken::vault(state))
+}
+
+async fn unsupported_path() -> VaultError {
+    VaultError::new(StatusCode::NOT_FOUND, "unsupported path")
 }
 
 /// Runs the Transit request decoders on arbitrary bytes, for the fuzz target.

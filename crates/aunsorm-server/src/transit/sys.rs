@@ -55,8 +55,8 @@ pub(crate) async fn seal_status(State(s): State<AppState>) -> Response {
 /// `GET /v1/sys/mounts` and `POST /v1/sys/mounts/{path}`, with a token.
 pub(crate) fn mounts_router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/mounts", get(mounts))
-        .route("/mounts/{*path}", post(mount))
+        .route("/v1/sys/mounts", get(mounts))
+        .route("/v1/sys/mounts/{*path}", post(mount))
         .route_layer(crate::auth::RequireToken::vault(state))
 }
 
