@@ -127,6 +127,23 @@ fn bad_token<E>(_: E) -> ApiError {
     ApiError::new("unauthorized", "invalid capability token")
 }
 
+fn too_busy() -> ApiError {
+    ApiError::new(
+        "overloaded",
+        "the server is too busy to check the token's rules, retry later",
+    )
+}
+
+/// A failed read of a token's facts: out of time is the moment's fault (biscuit's
+/// default limit of 1 ms, which this once had, turned a thread preempted for longer
+/// into a 401 for a valid token); anything else, the token's.
+fn read_failure(e: biscuit_auth::error::Token) -> ApiError {
+    match e {
+        biscuit_auth::error::Token::RunLimit(biscuit_auth::error::RunLimit::Timeout) => too_busy(),
+        _ => bad_token(()),
+    }
+}
+
 /// Narrows `token` offline: no server, no key. The result can do at most what both
 /// `token` and `spec` allow.
 ///
@@ -270,17 +287,31 @@ impl TokenAuthority {
     }
 
     fn verified(&self, token: &str) -> Result<([u8; 32], Arc<Verified>), ApiError> {
+        self.verified_within(token, &run_limits())
+    }
+
+    /// [`Self::verified`] with `limits` on reading the token's facts. Like a rule
+    /// check, a read cut short by the clock is an `overloaded` error, not a verdict on
+    /// the token, and is not cached.
+    fn verified_within(
+        &self,
+        token: &str,
+        limits: &AuthorizerLimits,
+    ) -> Result<([u8; 32], Arc<Verified>), ApiError> {
         let hash: [u8; 32] = aunsorm_crypto::sha256(token.as_bytes());
         if let Some(v) = self.tokens.lock().ok().and_then(|m| m.get(&hash).cloned()) {
             return Ok((hash, v));
         }
         let t = Biscuit::from_base64(token, self.public).map_err(bad_token)?;
-        let mut a = AuthorizerBuilder::new().build(&t).map_err(bad_token)?;
-        let ids: Vec<(String,)> = a.query("id($i) <- token_id($i)").map_err(bad_token)?;
+        let mut a = AuthorizerBuilder::new()
+            .set_limits(limits.clone())
+            .build(&t)
+            .map_err(bad_token)?;
+        let ids: Vec<(String,)> = a.query("id($i) <- token_id($i)").map_err(read_failure)?;
         let [(id,)] = ids.as_slice() else {
             return Err(bad_token(()));
         };
-        let expires: Vec<(i64,)> = a.query("e($e) <- expires($e)").map_err(bad_token)?;
+        let expires: Vec<(i64,)> = a.query("e($e) <- expires($e)").map_err(read_failure)?;
         let v = Arc::new(Verified {
             id: id.clone(),
             expires: expires.first().and_then(|(e,)| u64::try_from(*e).ok()),
@@ -444,10 +475,7 @@ impl TokenAuthority {
         {
             Ok(_) => Ok(true),
             Err(biscuit_auth::error::Token::RunLimit(biscuit_auth::error::RunLimit::Timeout)) => {
-                Err(ApiError::new(
-                    "overloaded",
-                    "the server is too busy to check the token's rules, retry later",
-                ))
+                Err(too_busy())
             }
             Err(_) => Ok(false),
         }
@@ -498,6 +526,38 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, "forbidden");
         assert_eq!(auth.verdicts.lock().unwrap().len(), 2);
+    }
+
+    /// Reading a new token's id and expiry runs under the same limits: out of time it
+    /// is `overloaded`, not `unauthorized`, and nothing is cached; with the server's
+    /// limits the same token is then valid.
+    #[test]
+    fn a_timed_out_token_read_is_not_a_401_and_is_not_cached() {
+        let auth = TokenAuthority::new(&[7u8; 32], []).unwrap();
+        let (token, id) = auth
+            .mint(&TokenSpec {
+                scopes: vec![Scope::KmsSign],
+                ..TokenSpec::default()
+            })
+            .unwrap();
+        let no_time = AuthorizerLimits {
+            max_time: Duration::ZERO,
+            ..AuthorizerLimits::default()
+        };
+        let e = auth.verified_within(&token, &no_time).err().unwrap();
+        assert_eq!(e.code, "overloaded");
+        assert!(auth.tokens.lock().unwrap().is_empty());
+        let (_, v) = auth.valid(Some(&token)).unwrap();
+        assert_eq!(v.id, id);
+        // A forged token is still a 401, whatever the limits.
+        let mut forged = token.clone().into_bytes();
+        let mid = forged.len() / 2;
+        forged[mid] = if forged[mid] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        for limits in [&no_time, &run_limits()] {
+            let e = auth.verified_within(&forged, limits).err().unwrap();
+            assert_eq!(e.code, "unauthorized");
+        }
     }
 
     #[test]
