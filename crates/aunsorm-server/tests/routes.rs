@@ -341,6 +341,16 @@ async fn bad_input_is_a_json_error_and_changes_nothing() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
         ),
+        // A content type that is not JSON.
+        (
+            Request::post("/v1/kms/sign")
+                .header("authorization", format!("Bearer {}", f.root))
+                .header("content-type", "text/json")
+                .body(Body::from(r#"{"key": "k", "message": ""}"#))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
         // Too large.
         (
             json_req(
@@ -725,6 +735,18 @@ async fn batch_runs_each_operation_on_its_own() {
             "{v}"
         );
     }
+    // The message names where in the body the fault is.
+    let (s, v) = post(
+        app,
+        "/v1/kms/batch",
+        json!({"ops": [{"op": "encap", "key": "b/kem"}, {"op": "sign", "key": 7}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("ops[1]"),
+        "{v}"
+    );
     let (s, v) = post(app, "/v1/kms/batch", json!({"ops": []})).await;
     assert_eq!(
         (s, v["results"].as_array().map(Vec::len)),
