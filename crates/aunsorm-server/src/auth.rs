@@ -498,22 +498,29 @@ fn run_limits() -> AuthorizerLimits {
 mod tests {
     use super::*;
 
-    /// A Datalog run cut short by its time limit is an `overloaded` error (503, to be
-    /// retried), not a denial, and is not cached: the same request is allowed next.
-    #[test]
-    fn a_timed_out_run_is_not_a_denial_and_is_not_cached() {
+    /// An authority, a kms:sign token it minted and that token's id, and Datalog
+    /// limits that leave no time at all.
+    fn sign_token_and_no_time() -> (TokenAuthority, String, String, AuthorizerLimits) {
         let auth = TokenAuthority::new(&[7u8; 32], []).unwrap();
-        let (token, _) = auth
+        let (token, id) = auth
             .mint(&TokenSpec {
                 scopes: vec![Scope::KmsSign],
                 ..TokenSpec::default()
             })
             .unwrap();
-        let (hash, v) = auth.valid(Some(&token)).unwrap();
         let no_time = AuthorizerLimits {
             max_time: Duration::ZERO,
             ..AuthorizerLimits::default()
         };
+        (auth, token, id, no_time)
+    }
+
+    /// A Datalog run cut short by its time limit is an `overloaded` error (503, to be
+    /// retried), not a denial, and is not cached: the same request is allowed next.
+    #[test]
+    fn a_timed_out_run_is_not_a_denial_and_is_not_cached() {
+        let (auth, token, _, no_time) = sign_token_and_no_time();
+        let (hash, v) = auth.valid(Some(&token)).unwrap();
         let e = auth
             .run(&v.token, Scope::KmsSign, Some("k"), &no_time)
             .unwrap_err();
@@ -533,17 +540,7 @@ mod tests {
     /// limits the same token is then valid.
     #[test]
     fn a_timed_out_token_read_is_not_a_401_and_is_not_cached() {
-        let auth = TokenAuthority::new(&[7u8; 32], []).unwrap();
-        let (token, id) = auth
-            .mint(&TokenSpec {
-                scopes: vec![Scope::KmsSign],
-                ..TokenSpec::default()
-            })
-            .unwrap();
-        let no_time = AuthorizerLimits {
-            max_time: Duration::ZERO,
-            ..AuthorizerLimits::default()
-        };
+        let (auth, token, id, no_time) = sign_token_and_no_time();
         let e = auth.verified_within(&token, &no_time).err().unwrap();
         assert_eq!(e.code, "overloaded");
         assert!(auth.tokens.lock().unwrap().is_empty());
