@@ -77,23 +77,33 @@ impl AeadKey {
     /// [`Error::InvalidLength`] for a nonce of the wrong length; [`Error::Crypto`] if the
     /// backend refuses (for example a message over the algorithm's limit).
     pub fn seal_in_place(&self, nonce: &[u8], aad: &[u8], buf: &mut Vec<u8>) -> Result<()> {
+        let tag = self.seal_detached(nonce, aad, buf)?;
+        buf.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Encrypts `body` in place and returns the tag.
+    fn seal_detached(&self, nonce: &[u8], aad: &[u8], body: &mut [u8]) -> Result<[u8; TAG_LEN]> {
         self.check_nonce(nonce)?;
+        let mut out = [0u8; TAG_LEN];
         match &self.inner {
             Inner::Aws(k) => {
                 let n =
                     awsaead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::Crypto)?;
-                k.seal_in_place_append_tag(n, awsaead::Aad::from(aad), buf)
-                    .map_err(|_| Error::Crypto)
+                let tag = k
+                    .seal_in_place_separate_tag(n, awsaead::Aad::from(aad), body)
+                    .map_err(|_| Error::Crypto)?;
+                out.copy_from_slice(tag.as_ref());
             }
             Inner::XChaCha(k) => {
                 let n = chacha20poly1305::XNonce::try_from(nonce).map_err(|_| Error::Crypto)?;
                 let tag = k
-                    .encrypt_inout_detached(&n, aad, buf.as_mut_slice().into())
+                    .encrypt_inout_detached(&n, aad, body.into())
                     .map_err(|_| Error::Crypto)?;
-                buf.extend_from_slice(&tag);
-                Ok(())
+                out.copy_from_slice(&tag);
             }
         }
+        Ok(out)
     }
 
     /// Decrypts `buf` (ciphertext followed by tag) in place and truncates the tag.
@@ -170,14 +180,16 @@ impl AeadKey {
     /// # Errors
     /// [`Error::Entropy`] if the RNG fails, otherwise as [`AeadKey::seal_in_place`].
     pub fn encrypt(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        // One buffer of the final size: no reallocation leaves a copy of the plaintext
+        // behind in freed memory, and the ciphertext is not copied again.
         let nl = self.nonce_len();
-        let mut out = vec![0u8; nl];
+        let mut out = Vec::with_capacity(nl + plaintext.len() + TAG_LEN);
+        out.resize(nl, 0);
         rng::fill(&mut out)?;
-        let nonce = out.clone();
         out.extend_from_slice(plaintext);
-        let mut body = out.split_off(nl);
-        self.seal_in_place(&nonce, aad, &mut body)?;
-        out.extend_from_slice(&body);
+        let (nonce, body) = out.split_at_mut(nl);
+        let tag = self.seal_detached(nonce, aad, body)?;
+        out.extend_from_slice(&tag);
         Ok(out)
     }
 
