@@ -15,7 +15,7 @@ pub use error::{Error, Result};
 pub use kms::{
     ATTESTATION_CONTEXT, Attestation, Audited, BatchItem, CACHE_CAPACITY, Caller, KeyConfig,
     KeyInfo, KeyOptions, Kms, RESERVED_TENANT, RollbackFinding, RootMode, Status, UnsealProgress,
-    VersionInfo, WrappingKeyAlg, default_purpose, deferred, with_caller,
+    VersionInfo, WrappingKeyAlg, default_purpose, deferred, global_metrics_installed, with_caller,
 };
 pub use name::{KeyName, KeyRef, MAX_NAME_LEN, MAX_SEGMENT_LEN};
 pub use root::{PassphraseParams, ProtectedRoot, ROOT_KEY_LEN, RootKey};

@@ -147,6 +147,7 @@ pub fn init_metrics() -> bool {
                     }
                 });
             let _ = METRICS.set(h);
+            aunsorm_kms::global_metrics_installed();
             true
         }
         Err(_) => false,

@@ -20,7 +20,7 @@ use crate::{Error, KeyName, Policy, Purpose, Result, RootKey, VersionState, seal
 use aunsorm_crypto::{AeadKey, Algorithm, AlgorithmKind, PrivateKey, PublicKey};
 use aunsorm_store::{Namespace, Store, StoreError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -645,12 +645,10 @@ impl Kms {
     fn observe<T>(&self, op: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let start = Instant::now();
         let r = f();
-        metrics::counter!("kms_ops_total", "op" => op).increment(1);
         if let Err(e) = &r {
             metrics::counter!("kms_failures_total", "op" => op, "kind" => e.code()).increment(1);
         }
-        metrics::histogram!("kms_op_latency_seconds", "op" => op)
-            .record(start.elapsed().as_secs_f64());
+        op_metrics(op, start.elapsed().as_secs_f64());
         r
     }
 
@@ -903,6 +901,61 @@ fn symmetric_version(alg: Algorithm, key: &[u8]) -> Result<Version> {
         secret: key.to_vec(),
         public: vec![],
     })
+}
+
+/// Whether a global metrics recorder is installed for good ([`global_metrics_installed`]).
+static GLOBAL_RECORDER: AtomicBool = AtomicBool::new(false);
+
+/// `kms_ops_total` and `kms_op_latency_seconds` handles per operation, once a global
+/// recorder is installed. Asking the registry on every operation hashed each metric's
+/// name and label and allocated a copy of both.
+static OP_METRICS: RwLock<Vec<OpHandles>> = RwLock::new(Vec::new());
+
+/// An operation's name and its two metric handles.
+type OpHandles = (&'static str, metrics::Counter, metrics::Histogram);
+
+/// Tells the KMS that the process has installed its global metrics recorder for good
+/// (the server does, at start), so that the KMS may keep its per-operation metric
+/// handles instead of asking the recorder on every operation. Until then, and in a
+/// process that never calls it, each operation asks whichever recorder is current
+/// (a handle kept from before the recorder was installed would count nothing).
+pub fn global_metrics_installed() {
+    GLOBAL_RECORDER.store(true, Ordering::Release);
+}
+
+/// Counts operation `op` and records its latency.
+fn op_metrics(op: &'static str, seconds: f64) {
+    if !GLOBAL_RECORDER.load(Ordering::Acquire) {
+        metrics::counter!("kms_ops_total", "op" => op).increment(1);
+        metrics::histogram!("kms_op_latency_seconds", "op" => op).record(seconds);
+        return;
+    }
+    let record = |(_, c, h): &OpHandles| {
+        c.increment(1);
+        h.record(seconds);
+    };
+    let kept = OP_METRICS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(m) = kept.iter().find(|(o, _, _)| *o == op) {
+        record(m);
+        return;
+    }
+    drop(kept);
+    let mut kept = OP_METRICS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(m) = kept.iter().find(|(o, _, _)| *o == op) {
+        record(m);
+        return;
+    }
+    let m = (
+        op,
+        metrics::counter!("kms_ops_total", "op" => op),
+        metrics::histogram!("kms_op_latency_seconds", "op" => op),
+    );
+    record(&m);
+    kept.push(m);
 }
 
 fn key_gauge(alg: Algorithm, delta: f64) {
