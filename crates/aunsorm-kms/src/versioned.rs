@@ -22,6 +22,19 @@ pub struct Versioned {
 }
 
 impl Versioned {
+    /// The text form, `aunsorm:vN:<base64>` (as `Display` writes it), built in one
+    /// allocation of its final size: a response carries one per operation.
+    pub fn to_text(&self) -> String {
+        use fmt::Write as _;
+        let b64 = base64::encoded_len(self.bytes.len(), true).unwrap_or(0);
+        let mut s = String::with_capacity(PREFIX.len() + 11 + b64);
+        s.push_str(PREFIX);
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{}:", self.version);
+        B64.encode_string(&self.bytes, &mut s);
+        s
+    }
+
     /// The binary envelope.
     pub fn to_envelope(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(5 + self.bytes.len());
@@ -54,7 +67,8 @@ impl Versioned {
 
 impl fmt::Display for Versioned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{PREFIX}{}:{}", self.version, B64.encode(&self.bytes))
+        let body = base64::display::Base64Display::new(&self.bytes, &B64);
+        write!(f, "{PREFIX}{}:{body}", self.version)
     }
 }
 
@@ -108,5 +122,35 @@ mod tests {
         assert!(Versioned::from_envelope(&[1, 0, 0, 0]).is_err());
         assert!(Versioned::from_envelope(&[2, 0, 0, 0, 1]).is_err());
         assert!(Versioned::from_envelope(&[1, 0, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn to_text_is_display_and_of_its_exact_size() {
+        // Lengths around base64's 3-byte groups and past the display adapter's chunks,
+        // versions of one digit to u32::MAX.
+        let cases: [(u32, usize); 6] = [
+            (1, 0),
+            (7, 1),
+            (9, 2),
+            (10, 3),
+            (4242, 1027),
+            (u32::MAX, 5000),
+        ];
+        for (version, len) in cases {
+            let v = Versioned {
+                version,
+                bytes: (0..len)
+                    .map(|i| i.to_le_bytes()[0].wrapping_mul(7))
+                    .collect(),
+            };
+            let text = v.to_text();
+            assert_eq!(text, v.to_string());
+            assert_eq!(text.parse::<Versioned>().unwrap(), v);
+            assert!(
+                text.capacity() <= text.len() + 11,
+                "{len}: {}",
+                text.capacity()
+            );
+        }
     }
 }

@@ -121,7 +121,7 @@ fn bytes(b: Option<&Base64>) -> &[u8] {
 
 fn out(v: &Versioned) -> api::Versioned {
     api::Versioned {
-        value: v.to_string(),
+        value: v.to_text(),
         version: v.version,
     }
 }

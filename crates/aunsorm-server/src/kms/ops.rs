@@ -96,7 +96,7 @@ pub(crate) fn datakey_op(
     let (dk, ct) = k.datakey(&key, r.bytes.unwrap_or(32), bytes(r.aad.as_ref()))?;
     Ok(api::DatakeyOut {
         plaintext: (!r.wrapped_only).then(|| SecretBase64::from(dk.expose())),
-        ciphertext: ct.to_string(),
+        ciphertext: ct.to_text(),
         version: ct.version,
     })
 }
@@ -126,7 +126,7 @@ pub(crate) fn encap_op(k: &Kms, b: &Bearer, r: &api::Encap) -> Result<api::Encap
     let (ss, ct) = k.encapsulate(&key)?;
     Ok(api::Encapsulated {
         shared_secret: SecretBase64::from(ss.expose()),
-        ciphertext: ct.to_string(),
+        ciphertext: ct.to_text(),
         version: ct.version,
     })
 }

@@ -304,7 +304,7 @@ fn aunsorm_signature(s: &str, jws: bool) -> Result<String, VaultError> {
     let bytes = B64URL
         .decode(sig.trim_end_matches('='))
         .map_err(|_| bad())?;
-    Ok(aunsorm_kms::Versioned { version, bytes }.to_string())
+    Ok(aunsorm_kms::Versioned { version, bytes }.to_text())
 }
 
 /// `sign/{name}[/{hash}]`.
