@@ -190,7 +190,7 @@ type VerdictKey = ([u8; 32], Scope, String);
 
 struct Verified {
     token: Biscuit,
-    id: String,
+    id: Arc<str>,
     expires: Option<u64>,
 }
 
@@ -313,7 +313,7 @@ impl TokenAuthority {
         };
         let expires: Vec<(i64,)> = a.query("e($e) <- expires($e)").map_err(read_failure)?;
         let v = Arc::new(Verified {
-            id: id.clone(),
+            id: Arc::from(id.as_str()),
             expires: expires.first().and_then(|(e,)| u64::try_from(*e).ok()),
             token: t,
         });
@@ -355,7 +355,7 @@ impl TokenAuthority {
                 "the capability token has expired",
             ));
         }
-        if self.revoked.read().map_or(true, |r| r.contains(&v.id)) {
+        if self.revoked.read().map_or(true, |r| r.contains(&*v.id)) {
             return Err(ApiError::new(
                 "unauthorized",
                 "the capability token was revoked",
@@ -377,18 +377,18 @@ impl TokenAuthority {
         key: Option<&str>,
     ) -> Result<String, ApiError> {
         let (hash, v) = self.valid(token)?;
-        self.permits(hash, &v, scope, key)
+        self.permits(hash, &v, scope, key)?;
+        Ok(v.id.to_string())
     }
 
-    /// Whether the verified token `v` (its hash `hash`) allows `scope` on `key`; its id
-    /// when it does.
+    /// Whether the verified token `v` (its hash `hash`) allows `scope` on `key`.
     fn permits(
         &self,
         hash: [u8; 32],
         v: &Verified,
         scope: Scope,
         key: Option<&str>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<(), ApiError> {
         let cache_key = (hash, scope, key.unwrap_or("\0").to_owned());
         let cached = self
             .verdicts
@@ -412,7 +412,7 @@ impl TokenAuthority {
             }
         };
         if ok {
-            Ok(v.id.clone())
+            Ok(())
         } else {
             Err(ApiError::new(
                 "forbidden",
@@ -545,7 +545,7 @@ mod tests {
         assert_eq!(e.code, "overloaded");
         assert!(auth.tokens.lock().unwrap().is_empty());
         let (_, v) = auth.valid(Some(&token)).unwrap();
-        assert_eq!(v.id, id);
+        assert_eq!(&*v.id, id);
         // A forged token is still a 401, whatever the limits.
         let mut forged = token.clone().into_bytes();
         let mid = forged.len() / 2;
@@ -575,10 +575,11 @@ mod tests {
 /// revocation) by the `RequireToken` layer.
 #[derive(Clone)]
 pub struct Bearer {
-    /// The token as sent.
-    pub token: String,
+    /// The token as sent. Shared: handlers take the bearer out of the request by
+    /// cloning it.
+    pub token: Arc<str>,
     /// Its id (what the audit log records).
-    pub id: String,
+    pub id: Arc<str>,
     /// The authority that accepted it.
     pub auth: Arc<TokenAuthority>,
     /// What the authority verified, so that checking a scope does not verify again.
@@ -597,13 +598,13 @@ impl Bearer {
     ///
     /// # Errors
     /// As [`TokenAuthority::authorize`].
-    pub fn authorize(&self, scope: Scope, key: Option<&str>) -> Result<String, ApiError> {
+    pub fn authorize(&self, scope: Scope, key: Option<&str>) -> Result<Arc<str>, ApiError> {
         // Expiry and revocation again (cheap), then the scope: the signature and the
         // token's facts were verified once, when the request came in.
         self.auth.current(&self.verified)?;
-        let id = self.auth.permits(self.hash, &self.verified, scope, key)?;
-        crate::request_id::note_caller(&id, key.unwrap_or(""));
-        Ok(id)
+        self.auth.permits(self.hash, &self.verified, scope, key)?;
+        crate::request_id::note_caller(&self.id, key.unwrap_or(""));
+        Ok(Arc::clone(&self.id))
     }
 
     /// Allows only an unattenuated `kms:admin` token (minting, revoking, sealing).
@@ -716,10 +717,10 @@ pub(crate) fn bearer(
                 .then(|| headers.get("x-vault-token").and_then(|v| v.to_str().ok()))
                 .flatten()
         })
-        .map(|t| t.trim().to_owned());
+        .map(|t| Arc::<str>::from(t.trim()));
     let auth = s.node.auth()?;
     let (hash, verified) = auth.valid(token.as_deref())?;
-    let id = verified.id.clone();
+    let id = Arc::clone(&verified.id);
     s.limits.rate_check(&id)?;
     let token = token.ok_or_else(|| ApiError::new("unauthorized", "missing token"))?;
     Ok(Bearer {

@@ -23,7 +23,7 @@ pub(crate) const HEADER: &str = "x-request-id";
 #[derive(Debug, Default)]
 pub(crate) struct Ctx {
     id: String,
-    token: OnceLock<String>,
+    token: OnceLock<Arc<str>>,
     key: OnceLock<String>,
     error: OnceLock<&'static str>,
 }
@@ -38,9 +38,9 @@ pub(crate) fn current() -> String {
 }
 
 /// Notes who is calling and on which key (for the access log).
-pub(crate) fn note_caller(token: &str, key: &str) {
+pub(crate) fn note_caller(token: &Arc<str>, key: &str) {
     let _ = CTX.try_with(|c| {
-        let _ = c.token.set(token.to_owned());
+        let _ = c.token.set(Arc::clone(token));
         if !key.is_empty() {
             let _ = c.key.set(key.to_owned());
         }
@@ -168,7 +168,7 @@ where
         route,
         status: res.status().as_u16(),
         seconds: start.elapsed().as_secs_f64(),
-        token_id: ctx.token.get().map(String::as_str),
+        token_id: ctx.token.get().map(|t| &**t),
         key: ctx.key.get().map(String::as_str),
         error: ctx.error.get().copied(),
     });

@@ -176,7 +176,7 @@ async fn lookup_self(axum::Extension(b): axum::Extension<Bearer>) -> Response {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     envelope(json!({
-        "accessor": b.id,
+        "accessor": &*b.id,
         "display_name": "aunsorm",
         "entity_id": "",
         "expire_time": expires.map(|t| crate::auth::rfc3339(
