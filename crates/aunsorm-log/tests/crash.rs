@@ -47,6 +47,11 @@ fn log_crash_writer() {
     let store = Arc::new(SqliteLogStore::open(std::path::Path::new(&db)).unwrap());
     let log = Arc::new(Log::open(store, ORIGIN, signers()).unwrap());
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
+    {
+        let mut o = out.lock().unwrap();
+        writeln!(o, "open").unwrap();
+        o.flush().unwrap();
+    }
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let (log, out, round) = (Arc::clone(&log), Arc::clone(&out), round.clone());
@@ -95,12 +100,19 @@ fn acknowledged_entries_survive_sigkill() {
         seed ^= seed << 17;
         let run_for = Duration::from_millis(150 + seed % 350);
         let stdout = child.stdout.take().unwrap();
+        let (opened, open) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
+            let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+            // The kill comes a while after the log is open: killing the writer before
+            // it stored its first checkpoint (a loaded machine starts it slowly) would
+            // leave a log that was never opened.
+            if lines.by_ref().any(|l| l.ends_with("open")) {
+                let _ = opened.send(());
+            }
+            lines.collect::<Vec<_>>()
         });
+        open.recv_timeout(Duration::from_secs(120))
+            .expect("the writer did not open the log");
         let start = Instant::now();
         while start.elapsed() < run_for {
             std::thread::sleep(Duration::from_millis(5));
