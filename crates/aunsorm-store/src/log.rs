@@ -209,10 +209,18 @@ const LOG_MIGRATIONS: &[&str] = &["CREATE TABLE entries (
 /// A log in its own SQLite file (WAL, `synchronous=FULL`: one fsync per batch), apart
 /// from the key records so that restoring one does not silently restore the other.
 pub struct SqliteLogStore {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     reader: Mutex<Connection>,
     /// WAL checkpoints, off the commit path ([`crate::wal`]).
     wal: Checkpointer,
+}
+
+/// The writing connection, and the number of entries stored once it is known: read
+/// at the first append and kept from then on (nothing else writes), instead of asking
+/// SQLite for the highest index in every batch; forgotten when an append fails.
+struct Writer {
+    conn: Connection,
+    size: Option<u64>,
 }
 
 impl std::fmt::Debug for SqliteLogStore {
@@ -237,7 +245,10 @@ impl SqliteLogStore {
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(SqliteLogStore {
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                size: None,
+            }),
             reader: Mutex::new(reader),
             wal,
         })
@@ -251,9 +262,9 @@ fn size_of(c: &Connection) -> Result<u64> {
     generation(n)
 }
 
-/// Writes `b` inside the transaction the caller opened on `c`.
-fn write_batch(c: &Connection, b: &LogBatch<'_>) -> Result<()> {
-    let size = size_of(c)?;
+/// Writes `b` inside the transaction the caller opened on `c`, where `size` entries
+/// are stored.
+fn write_batch(c: &Connection, size: u64, b: &LogBatch<'_>) -> Result<()> {
     if b.start != size {
         return Err(conflict(b.start, size));
     }
@@ -290,18 +301,28 @@ impl LogStore for SqliteLogStore {
     }
 
     fn append(&self, b: &LogBatch<'_>) -> Result<()> {
-        let c = self.writer.lock().map_err(poisoned)?;
-        self.wal.before_write(&c);
+        let mut w = self.writer.lock().map_err(poisoned)?;
+        let Writer { conn: c, size } = &mut *w;
+        self.wal.before_write(c);
         // BEGIN and COMMIT as cached statements: a group commit runs thousands of times
         // a second, and rusqlite's `Transaction` parses both anew each time.
         c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-        let written = write_batch(&c, b)
-            .and_then(|()| Ok(c.prepare_cached("COMMIT")?.execute([]).map(drop)?));
-        if written.is_err() && !c.is_autocommit() {
-            // All or nothing: a failed batch leaves no trace. The batch's own error is
-            // the one to report; should the rollback fail too, the connection stays in
-            // its transaction and the next append fails at BEGIN.
-            let _ = c.execute_batch("ROLLBACK");
+        let written = match *size {
+            Some(n) => Ok(n),
+            None => size_of(c),
+        }
+        .and_then(|stored| write_batch(c, stored, b))
+        .and_then(|()| Ok(c.prepare_cached("COMMIT")?.execute([]).map(drop)?));
+        if written.is_ok() {
+            *size = Some(b.start + b.entries.len() as u64);
+        } else {
+            *size = None;
+            if !c.is_autocommit() {
+                // All or nothing: a failed batch leaves no trace. The batch's own error
+                // is the one to report; should the rollback fail too, the connection
+                // stays in its transaction and the next append fails at BEGIN.
+                let _ = c.execute_batch("ROLLBACK");
+            }
         }
         written
     }
@@ -424,6 +445,38 @@ mod tests {
         assert_eq!(s.size().unwrap(), 0);
         assert!(s.nodes(0, 0, 5).unwrap().is_empty());
         assert_eq!(s.checkpoint().unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_sqlite_append_writes_nothing_and_the_next_one_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteLogStore::open(&dir.path().join("log.db")).unwrap();
+        let entries = vec![b"a".to_vec()];
+        let ok = |start| LogBatch {
+            start,
+            entries: &entries,
+            nodes: &[],
+            checkpoint: None,
+            generations: &[],
+        };
+        s.append(&ok(0)).unwrap();
+        // The same node twice: the second insert fails after the entry went in.
+        let bad = LogBatch {
+            start: 1,
+            entries: &entries,
+            nodes: &[(8, 0, [1u8; 32]), (8, 0, [2; 32])],
+            checkpoint: None,
+            generations: &[],
+        };
+        assert!(matches!(s.append(&bad), Err(StoreError::Storage(_))));
+        assert_eq!(s.size().unwrap(), 1);
+        assert!(s.nodes(8, 0, 1).unwrap().is_empty());
+        // A batch that does not start at the stored size is refused (the size the
+        // writer keeps was read again after the failure), and the right one is taken.
+        assert!(matches!(s.append(&ok(2)), Err(StoreError::Conflict { .. })));
+        s.append(&ok(1)).unwrap();
+        s.append(&ok(2)).unwrap();
+        assert_eq!(s.size().unwrap(), 3);
     }
 
     #[test]
