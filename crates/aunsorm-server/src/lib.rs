@@ -47,7 +47,6 @@ pub use transport::{Transport, serve};
 
 use aunsorm_kms::Kms;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use std::sync::Arc;
 
 /// What the handlers share: one reference count, since axum clones the state for
@@ -95,7 +94,6 @@ impl std::fmt::Debug for AppState {
 /// else is a JSON 404 (or 405 for a known path with the wrong method).
 pub fn router(state: AppState) -> Router {
     let token = || auth::RequireToken::new(&state);
-    let body = state.limits.limits.body;
     // Each module's router names its routes in full and is merged, not nested: a nested
     // route carries two more layers per request (one rebuilds the URI without the
     // prefix, one inserts an extension), for nothing here.
@@ -128,9 +126,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new("method_not_allowed", "method not allowed on this route")
         })
-        .with_state(state.clone())
-        .layer(DefaultBodyLimit::max(body));
-    // Around every route and the fallbacks: the request context, the limits, and the
-    // access log.
+        .with_state(state.clone());
+    // Around every route and the fallbacks: the request context, the limits (the body
+    // limit among them: one layer, where `DefaultBodyLimit` as a layer of its own
+    // wrapped every route once more), and the access log.
     routes.layer(request_id::OuterLayer(Arc::clone(&state.limits)))
 }

@@ -4,7 +4,7 @@
 //! route, token id, key and error code.
 
 use crate::limits::Guard;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::response::Response;
 use std::convert::Infallible;
@@ -83,7 +83,7 @@ fn fresh() -> String {
 }
 
 /// The outermost layer of every route and fallback: sets up the request context,
-/// bounds the requests in flight (503) and their time (504), answers the id, and
+/// sets the body limit, bounds the requests in flight (503) and their time (504), answers the id, and
 /// writes the access log line and HTTP metrics once the response is ready. One service
 /// with one boxed future per request: as three `from_fn` layers it cost several
 /// allocations and service clones per request. It is applied to the routes rather than
@@ -129,11 +129,12 @@ where
     }
 }
 
-async fn outer<S>(inner: S, guard: &Guard, req: Request) -> Response
+async fn outer<S>(inner: S, guard: &Guard, mut req: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
     let start = Instant::now();
+    DefaultBodyLimit::max(guard.limits.body).apply(&mut req);
     // Unmatched requests (the fallback) have no matched path.
     let route = req.extensions().get::<MatchedPath>().cloned();
     let id = req
