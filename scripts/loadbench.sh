@@ -2,6 +2,9 @@
 # Load benchmark of the HTTP API with wrk, in one run:
 #   - the full server (`aunsorm serve` on a store: SQLite keys, SQLite transparency log,
 #     a durable audit entry per operation, capability-token auth, JSON request logs),
+#   - the same server in `--dev` mode (keys and log in memory, no fsync; the same auth,
+#     KMS, audit entries, logs and metrics): what the request path costs without the
+#     durable log, so that each run says which of the two the gap to bare is,
 #   - the bare baseline (`--example bare`: axum + the raw aunsorm-crypto operation, same
 #     JSON shapes, no auth, no KMS, no audit),
 # for health, Ed25519 sign (1 KiB), ML-DSA-65 sign (1 KiB), ML-KEM-768 encap and
@@ -59,13 +62,21 @@ TOKEN=$(sed -n 's/.*"root_token":"\([^"]*\)".*/\1/p' "$work/init.json")
 pids+=($!)
 FULL_PID=$!
 FULL=$(addr_of "$work/full.out")
+"$BIN" serve --dev --listen 127.0.0.1:0 --log-level "${AUNSORM_LOADBENCH_LOG_LEVEL:-info}" >"$work/devsrv.out" 2>"$work/devsrv.log" &
+pids+=($!)
+DEV_PID=$!
+DEV=$(addr_of "$work/devsrv.out")
+DEV_TOKEN=$(sed -n 's/^AUNSORM_TOKEN=//p' "$work/devsrv.out")
 "$BARE" 127.0.0.1:0 >"$work/bare.out" 2>/dev/null &
 pids+=($!)
 BARE_PID=$!
 BARE_ADDR=$(addr_of "$work/bare.out")
 for k in ed:ed25519 mldsa:ml-dsa-65 mlkem:ml-kem-768 aes:aes-256-gcm; do
-  curl -sf -o /dev/null -X POST "$FULL/v1/kms/keys" -H "authorization: Bearer $TOKEN" \
-    -H 'content-type: application/json' -d "{\"name\":\"${k%%:*}\",\"alg\":\"${k#*:}\"}"
+  for s in "$FULL $TOKEN" "$DEV $DEV_TOKEN"; do
+    set -- $s
+    curl -sf -o /dev/null -X POST "$1/v1/kms/keys" -H "authorization: Bearer $2" \
+      -H 'content-type: application/json' -d "{\"name\":\"${k%%:*}\",\"alg\":\"${k#*:}\"}"
+  done
 done
 KIB=$(head -c 1024 /dev/zero | tr '\0' 'a' | base64 -w0)
 
@@ -76,13 +87,13 @@ HZ=$(getconf CLK_TCK)
 # Prints "req/s p50_ms p99_ms errors cpu_us_per_request steal_ticks" for one cell:
 # the server process's CPU time (all its threads) divided by the requests served, and
 # the CPU ticks the hypervisor stole from the machine during the cell.
-cell() { # addr path method body conns pid
+cell() { # addr path method body conns pid [token]
   local threads=2
   [ "$5" -lt 2 ] && threads=1
   local out t0 t1 s0
   t0=$(ticks "$6")
   s0=$(steal_ticks)
-  out=$(METHOD=$3 BODY=$4 TOKEN=$TOKEN wrk -t"$threads" -c"$5" -d"${SECS}s" --latency \
+  out=$(METHOD=$3 BODY=$4 TOKEN=${7:-$TOKEN} wrk -t"$threads" -c"$5" -d"${SECS}s" --latency \
     -s scripts/wrk_request.lua "$1$2")
   t1=$(ticks "$6")
   echo "$out" | awk -v dt=$((t1 - t0)) -v hz="$HZ" -v st=$(($(steal_ticks) - s0)) '
@@ -96,8 +107,8 @@ cell() { # addr path method body conns pid
     END { printf "%.0f %.3f %.3f %s %.1f %d\n", rps, p50, p99, (err == "" ? 0 : err), (n > 0 ? dt * 1e6 / hz / n : 0), st }'
 }
 
-echo "| operation | conns | full req/s | full p50 ms | full p99 ms | full p99 ms, server side | bare req/s | bare p50 ms | bare p99 ms | full/bare | CPU µs/req (full, bare) | steal ticks (full, bare) | errors (full, bare) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| operation | conns | full req/s | full p50 ms | full p99 ms | full p99 ms, server side | bare req/s | bare p50 ms | bare p99 ms | full/bare | dev req/s | dev/bare | CPU µs/req (full, dev, bare) | steal ticks (full, bare) | errors (full, dev, bare) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for op in $OPS; do
   case $op in
     health) path=/v1/sys/health method=GET body= label="health (GET)" ;;
@@ -110,9 +121,10 @@ for op in $OPS; do
     logged=$(wc -c <"$work/full.log")
     read -r frps fp50 fp99 ferr fcpu fst < <(cell "$FULL" "$path" "$method" "$body" "$c" "$FULL_PID")
     read -r fsp99 _ < <(server_percentiles "$work/full.log" "$logged")
+    read -r drps _ _ derr dcpu _ < <(cell "$DEV" "$path" "$method" "$body" "$c" "$DEV_PID" "$DEV_TOKEN")
     read -r brps bp50 bp99 berr bcpu bst < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c" "$BARE_PID")
-    ratio=$(awk -v a="$frps" -v b="$brps" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; else print "-" }')
-    echo "| $label | $c | $frps | $fp50 | $fp99 | $fsp99 | $brps | $bp50 | $bp99 | $ratio | $fcpu, $bcpu | $fst, $bst | $ferr, $berr |"
+    pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; else print "-" }'; }
+    echo "| $label | $c | $frps | $fp50 | $fp99 | $fsp99 | $brps | $bp50 | $bp99 | $(pct "$frps" "$brps") | $drps | $(pct "$drps" "$brps") | $fcpu, $dcpu, $bcpu | $fst, $bst | $ferr, $derr, $berr |"
   done
 done
 
