@@ -107,6 +107,9 @@ cell() { # addr path method body conns pid [token]
     END { printf "%.0f %.3f %.3f %s %.1f %d\n", rps, p50, p99, (err == "" ? 0 : err), (n > 0 ? dt * 1e6 / hz / n : 0), st }'
 }
 
+# $1 as a percentage of $2.
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; else print "-" }'; }
+
 echo "| operation | conns | full req/s | full p50 ms | full p99 ms | full p99 ms, server side | bare req/s | bare p50 ms | bare p99 ms | full/bare | dev req/s | dev/bare | CPU µs/req (full, dev, bare) | steal ticks (full, bare) | errors (full, dev, bare) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for op in $OPS; do
@@ -123,7 +126,6 @@ for op in $OPS; do
     read -r fsp99 _ < <(server_percentiles "$work/full.log" "$logged")
     read -r drps _ _ derr dcpu _ < <(cell "$DEV" "$path" "$method" "$body" "$c" "$DEV_PID" "$DEV_TOKEN")
     read -r brps bp50 bp99 berr bcpu bst < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c" "$BARE_PID")
-    pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; else print "-" }'; }
     echo "| $label | $c | $frps | $fp50 | $fp99 | $fsp99 | $brps | $bp50 | $bp99 | $(pct "$frps" "$brps") | $drps | $(pct "$drps" "$brps") | $fcpu, $dcpu, $bcpu | $fst, $bst | $ferr, $derr, $berr |"
   done
 done

@@ -82,13 +82,13 @@ fn fresh() -> String {
     id
 }
 
-/// The outermost layer of every route and fallback: sets up the request context,
-/// sets the body limit, bounds the requests in flight (503) and their time (504), answers the id, and
-/// writes the access log line and HTTP metrics once the response is ready. One service
-/// with one boxed future per request: as three `from_fn` layers it cost several
-/// allocations and service clones per request. It is applied to the routes rather than
-/// wrapped around the router, so routing has already named the route (`MatchedPath`)
-/// and a request passes through one router, not two.
+/// The outermost layer of every route and fallback: sets up the request context, sets
+/// the body limit, bounds the requests in flight (503) and their time (504), answers
+/// the id, and writes the access log line and HTTP metrics once the response is ready.
+/// One service with one boxed future per request: as three `from_fn` layers it cost
+/// several allocations and service clones per request. It is applied to the routes
+/// rather than wrapped around the router, so routing has already named the route
+/// (`MatchedPath`) and a request passes through one router, not two.
 #[derive(Clone)]
 pub(crate) struct OuterLayer(pub(crate) Arc<Guard>);
 
