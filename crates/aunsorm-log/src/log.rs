@@ -470,12 +470,13 @@ fn gather(rx: &Receiver<Msg>, batch: &mut Vec<Pending>, syncs: &mut Vec<Complete
     while batch.len() < MAX_BATCH && !pacing::any_idle_or_notify() {
         let now = Instant::now();
         if now >= deadline {
-            return;
+            break;
         }
         // Woken early by the next worker to go idle.
         std::thread::park_timeout(deadline - now);
         drain(rx, batch, syncs);
     }
+    pacing::stop_gathering();
 }
 
 impl Committer {

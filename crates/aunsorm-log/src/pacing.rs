@@ -34,12 +34,70 @@ use std::time::Duration;
 /// The longest a committer holds entries while workers are busy.
 pub const GATHER_LIMIT: Duration = Duration::from_micros(500);
 
-/// Workers that report; 0: pacing is off.
-static WORKERS: AtomicUsize = AtomicUsize::new(0);
-/// Workers idle now.
-static IDLE: AtomicUsize = AtomicUsize::new(0);
-/// A committer is gathering and waits to hear that a worker is idle.
-static GATHERING: AtomicBool = AtomicBool::new(false);
+/// The workers' and committers' shared state. One per process ([`PACE`]); a type of its
+/// own so that its rules can be tested without touching the process-wide instance.
+struct Pace {
+    /// Workers that report; 0: pacing is off.
+    workers: AtomicUsize,
+    /// Workers idle now.
+    idle: AtomicUsize,
+    /// A committer is gathering and waits to hear that a worker is idle. Set only while
+    /// one is: a worker that goes idle and finds it set wakes the committers, which
+    /// costs a system call on each side, so a flag left set would cost every request
+    /// two more at low load, when workers go idle twice per request.
+    gathering: AtomicBool,
+}
+
+impl Pace {
+    const fn new() -> Pace {
+        Pace {
+            workers: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            gathering: AtomicBool::new(false),
+        }
+    }
+
+    fn enable(&self, workers: usize) {
+        self.idle.store(0, Ordering::SeqCst);
+        self.gathering.store(false, Ordering::SeqCst);
+        self.workers.store(workers, Ordering::SeqCst);
+    }
+
+    /// A worker goes idle; returns whether the committers must be woken.
+    fn worker_idle(&self) -> bool {
+        self.idle.fetch_add(1, Ordering::SeqCst);
+        self.gathering.swap(false, Ordering::SeqCst)
+    }
+
+    fn worker_busy(&self) {
+        // Saturating: a worker that was idle before pacing was enabled.
+        let _ = self
+            .idle
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    fn any_idle_or_notify(&self) -> bool {
+        if self.workers.load(Ordering::SeqCst) == 0 {
+            return true;
+        }
+        // Announce first, then look: a worker going idle after the look sees the flag.
+        self.gathering.store(true, Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) > 0 {
+            // Not gathering after all. A worker that went idle in between may have
+            // taken the flag and woken the committer already: that wake is spurious
+            // and harmless (a park returns early once).
+            self.gathering.store(false, Ordering::SeqCst);
+            return true;
+        }
+        false
+    }
+
+    fn stop_gathering(&self) {
+        self.gathering.store(false, Ordering::SeqCst);
+    }
+}
+
+static PACE: Pace = Pace::new();
 /// The committers that gather (one per open log, usually one).
 static COMMITTERS: Mutex<Vec<Thread>> = Mutex::new(Vec::new());
 
@@ -47,14 +105,12 @@ static COMMITTERS: Mutex<Vec<Thread>> = Mutex::new(Vec::new());
 /// that call [`worker_idle`] and [`worker_busy`]. Call it before those threads start.
 /// `0` turns pacing off.
 pub fn enable(workers: usize) {
-    IDLE.store(0, Ordering::SeqCst);
-    WORKERS.store(workers, Ordering::SeqCst);
+    PACE.enable(workers);
 }
 
 /// A worker has no more work and is about to wait for some.
 pub fn worker_idle() {
-    IDLE.fetch_add(1, Ordering::SeqCst);
-    if GATHERING.swap(false, Ordering::SeqCst) {
+    if PACE.worker_idle() {
         for t in COMMITTERS
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -67,21 +123,25 @@ pub fn worker_idle() {
 
 /// A worker is running again.
 pub fn worker_busy() {
-    // Saturating: a worker that was idle before pacing was enabled.
-    let _ = IDLE.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    PACE.worker_busy();
 }
 
 /// Whether pacing is on.
 pub(crate) fn enabled() -> bool {
-    WORKERS.load(Ordering::Relaxed) > 0
+    PACE.workers.load(Ordering::Relaxed) > 0
 }
 
-/// Whether a worker is idle (or pacing is off). Sets the flag that makes the next
-/// worker to go idle wake the gathering committers: a worker going idle after this
-/// check sees it.
+/// Whether a worker is idle (or pacing is off). When none is, sets the flag that makes
+/// the next worker to go idle wake the gathering committers: a worker going idle after
+/// this check sees it. When one is, leaves the flag clear.
 pub(crate) fn any_idle_or_notify() -> bool {
-    GATHERING.store(true, Ordering::SeqCst);
-    WORKERS.load(Ordering::SeqCst) == 0 || IDLE.load(Ordering::SeqCst) > 0
+    PACE.any_idle_or_notify()
+}
+
+/// The committer stopped gathering (its batch is full or the limit passed) while no
+/// worker went idle: the next one to go idle need not wake it.
+pub(crate) fn stop_gathering() {
+    PACE.stop_gathering();
 }
 
 /// Registers the calling thread as a committer that may gather.
@@ -99,4 +159,40 @@ pub(crate) fn unregister() {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .retain(|t| t.id() != me);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+
+    #[test]
+    fn a_worker_going_idle_wakes_the_committer_only_while_it_gathers() {
+        let p = Pace::new();
+        // Off: never gather.
+        assert!(p.any_idle_or_notify());
+        p.enable(2);
+        // Both workers busy: the committer gathers, and the first worker to go idle
+        // wakes it, once.
+        assert!(!p.any_idle_or_notify());
+        assert!(p.worker_idle());
+        p.worker_busy();
+        assert!(!p.worker_idle(), "woken twice for one gathering");
+        // A worker is idle now: commit at once, and leave nobody to wake.
+        assert!(p.any_idle_or_notify());
+        p.worker_busy();
+        assert!(
+            !p.worker_idle(),
+            "woken though the committer did not gather"
+        );
+        // The committer gives up gathering (limit or full batch): no wake either.
+        p.worker_busy();
+        assert!(!p.any_idle_or_notify());
+        p.stop_gathering();
+        assert!(!p.worker_idle());
+        // Idle counts never go below zero.
+        p.worker_busy();
+        p.worker_busy();
+        p.worker_busy();
+        assert!(!p.any_idle_or_notify());
+    }
 }
