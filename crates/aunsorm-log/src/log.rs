@@ -479,6 +479,24 @@ fn gather(rx: &Receiver<Msg>, batch: &mut Vec<Pending>, syncs: &mut Vec<Complete
     pacing::stop_gathering();
 }
 
+/// The metrics of one group commit: its outcome, its size in entries, the time of its
+/// transaction (the write and the `fdatasync`), and the tree's size after it. Recorded
+/// by name once per batch (a few hundred times a second at most), so that a recorder
+/// installed after the log opened still sees them.
+fn observe_commit(committed: &Result<()>, entries: usize, began: Instant, size: u64) {
+    if committed.is_err() {
+        metrics::counter!("aunsorm_log_commit_failures_total").increment(1);
+        return;
+    }
+    let n = entries as u64;
+    metrics::histogram!("aunsorm_log_commit_seconds").record(began.elapsed().as_secs_f64());
+    metrics::histogram!("aunsorm_log_batch_entries").record(n as f64);
+    metrics::counter!("aunsorm_log_commits_total").increment(1);
+    metrics::counter!("aunsorm_log_entries_total").increment(n);
+    // Exact up to 2^53 entries.
+    metrics::gauge!("aunsorm_log_tree_size").set(size as f64);
+}
+
 impl Committer {
     fn run(mut self, rx: &Receiver<Msg>) {
         pacing::register();
@@ -553,7 +571,10 @@ impl Committer {
     fn batch(&mut self, mut batch: Vec<Pending>, syncs: Vec<Completer>) {
         if !batch.is_empty() {
             let start = self.frontier.size();
-            match self.commit(&mut batch) {
+            let began = Instant::now();
+            let committed = self.commit(&mut batch);
+            observe_commit(&committed, batch.len(), began, self.frontier.size());
+            match committed {
                 Ok(()) => {
                     for (i, p) in batch.into_iter().enumerate() {
                         p.reply.complete(Ok(start + i as u64));
@@ -595,6 +616,7 @@ impl Committer {
             extensions: vec![],
         })?;
         self.unsaved = Some(note.clone());
+        metrics::counter!("aunsorm_log_checkpoints_total").increment(1);
         let mut p = self
             .published
             .write()

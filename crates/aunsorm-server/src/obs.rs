@@ -11,7 +11,7 @@
 //! `http_requests_total{method,route,status}` and
 //! `http_request_duration_seconds{route}`. Labels never hold key names or token ids.
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
@@ -134,6 +134,15 @@ pub fn init_metrics() -> bool {
             0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
             0.25, 0.5, 1.0, 2.5,
         ])
+        .and_then(|b| {
+            // Entries per group commit (at most `aunsorm_log::MAX_BATCH`).
+            b.set_buckets_for_metric(
+                Matcher::Full("aunsorm_log_batch_entries".into()),
+                &[
+                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 8192.0,
+                ],
+            )
+        })
         .and_then(PrometheusBuilder::install_recorder)
     {
         Ok(h) => {

@@ -296,6 +296,18 @@ async fn metrics_count_requests_without_names_or_secrets() {
     assert!(!text.contains("canary-no-such-route"), "{text}");
     assert!(text.contains("kms_op_latency_seconds_bucket{op=\"sign\""));
     assert!(text.contains("kms_keys_total"));
+    // The log's group commits (other tests of this process commit too: presence only;
+    // aunsorm-log's own test checks the values), with the batch histogram's buckets.
+    for name in [
+        "aunsorm_log_commits_total ",
+        "aunsorm_log_entries_total ",
+        "aunsorm_log_tree_size ",
+        "aunsorm_log_commit_seconds_bucket{le=\"0.001\"}",
+        "aunsorm_log_batch_entries_bucket{le=\"1\"}",
+        "aunsorm_log_batch_entries_bucket{le=\"8192\"}",
+    ] {
+        assert!(text.contains(name), "{name}: {text}");
+    }
     for secret in ["canary-key-name", "Y2FuYXJ5", "canary-plaintext", &root] {
         assert!(!text.contains(secret), "metrics leak {secret}");
     }
