@@ -112,6 +112,7 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100*a/b; el
 
 echo "| operation | conns | full req/s | full p50 ms | full p99 ms | full p99 ms, server side | bare req/s | bare p50 ms | bare p99 ms | full/bare | dev req/s | dev/bare | CPU µs/req (full, dev, bare) | steal ticks (full, bare) | errors (full, dev, bare) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+commits=()
 for op in $OPS; do
   case $op in
     health) path=/v1/sys/health method=GET body= label="health (GET)" ;;
@@ -122,13 +123,22 @@ for op in $OPS; do
   esac
   for c in $CONNS; do
     logged=$(wc -c <"$work/full.log")
+    lc0=$(log_commits "$FULL")
     read -r frps fp50 fp99 ferr fcpu fst < <(cell "$FULL" "$path" "$method" "$body" "$c" "$FULL_PID")
+    commits+=("| $label | $c | $(commit_delta "$lc0" "$(log_commits "$FULL")" "$SECS" | sed 's/ / | /g') |")
     read -r fsp99 _ < <(server_percentiles "$work/full.log" "$logged")
     read -r drps _ _ derr dcpu _ < <(cell "$DEV" "$path" "$method" "$body" "$c" "$DEV_PID" "$DEV_TOKEN")
     read -r brps bp50 bp99 berr bcpu bst < <(cell "$BARE_ADDR" "$path" "$method" "$body" "$c" "$BARE_PID")
     echo "| $label | $c | $frps | $fp50 | $fp99 | $fsp99 | $brps | $bp50 | $bp99 | $(pct "$frps" "$brps") | $drps | $(pct "$drps" "$brps") | $fcpu, $dcpu, $bcpu | $fst, $bst | $ferr, $derr, $berr |"
   done
 done
+
+# The full server's group commits per cell, from its /metrics (a checkpoint stored in a
+# transaction of its own is not a commit there; health makes no entries).
+echo
+echo "| operation | conns | log commits/s (full) | entries per commit | ms per commit (transaction + fdatasync) |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${commits[@]}"
 
 # Every acknowledged operation is in the log: entries = the KMS calls made.
 entries=$(curl -sf "$FULL/v1/log/checkpoint" -H "authorization: Bearer $TOKEN" | sed -n 2p)

@@ -19,3 +19,23 @@ server_percentiles() {
 steal_ticks() {
   awk '/^cpu / { print $9 }' /proc/stat
 }
+
+# The log's group-commit counters of the server at `$1` (`/metrics`, no token): prints
+# "commits entries commit_seconds_sum".
+log_commits() {
+  curl -sf "$1/metrics" | awk '
+    /^aunsorm_log_commits_total / { c = $2 }
+    /^aunsorm_log_entries_total / { e = $2 }
+    /^aunsorm_log_commit_seconds_sum / { t = $2 }
+    END { printf "%d %d %s\n", c, e, (t == "" ? 0 : t) }'
+}
+
+# The group commits between two `log_commits` readings `$1` and `$2` (quoted), over a
+# cell of `$3` seconds: "commits/s mean_batch mean_commit_ms".
+commit_delta() {
+  awk -v a="$1" -v b="$2" -v secs="$3" 'BEGIN {
+    split(a, x, " "); split(b, y, " ")
+    c = y[1] - x[1]; e = y[2] - x[2]; t = y[3] - x[3]
+    if (c > 0) printf "%.0f %.1f %.3f\n", c / secs, e / c, 1000 * t / c
+    else print "- - -" }'
+}
