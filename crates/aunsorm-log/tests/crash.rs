@@ -8,9 +8,10 @@
 //! nothing unless AUNSORM_LOG_CRASH_DB is set). The writer prints `ack <index>
 //! <thread>-<n>` once `append` has returned; the parent kills it at a random moment.
 
-use aunsorm_crypto::{Algorithm, PrivateKey};
-use aunsorm_log::{CheckpointSigners, Event, Log, NoteSigner, NoteVerifier, OpEvent, audit};
+mod common;
+use aunsorm_log::{Event, Log, NoteVerifier, audit};
 use aunsorm_store::{LogStore, SqliteLogStore};
+use common::{event, signers};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -19,25 +20,6 @@ use std::time::{Duration, Instant};
 
 const ORIGIN: &str = "aunsorm.test/crash";
 
-fn signers() -> CheckpointSigners {
-    let key = |alg, seed: &[u8]| Arc::new(PrivateKey::from_seed(alg, seed).unwrap());
-    CheckpointSigners {
-        ed25519: NoteSigner::new(ORIGIN, key(Algorithm::Ed25519, &[1u8; 32])).unwrap(),
-        ml_dsa_44: NoteSigner::new(ORIGIN, key(Algorithm::MlDsa44, &[2u8; 32])).unwrap(),
-    }
-}
-
-fn event(tag: &str) -> Event {
-    Event::Op(OpEvent {
-        op: "sign".into(),
-        key: "k#v1".into(),
-        token: None,
-        request: Some(tag.into()),
-        result: "ok".into(),
-        time_ms: 0,
-    })
-}
-
 #[test]
 fn log_crash_writer() {
     let Ok(db) = std::env::var("AUNSORM_LOG_CRASH_DB") else {
@@ -45,7 +27,7 @@ fn log_crash_writer() {
     };
     let round = std::env::var("AUNSORM_LOG_CRASH_ROUND").unwrap();
     let store = Arc::new(SqliteLogStore::open(std::path::Path::new(&db)).unwrap());
-    let log = Arc::new(Log::open(store, ORIGIN, signers()).unwrap());
+    let log = Arc::new(Log::open(store, ORIGIN, signers(ORIGIN, 1)).unwrap());
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
     {
         let mut o = out.lock().unwrap();
@@ -58,7 +40,7 @@ fn log_crash_writer() {
             std::thread::spawn(move || {
                 for n in 0u64.. {
                     let tag = format!("{round}-{t}-{n}");
-                    let i = log.append(&event(&tag)).unwrap();
+                    let i = log.append(&event(tag.as_str())).unwrap();
                     let mut o = out.lock().unwrap();
                     writeln!(o, "ack {i} {tag}").unwrap();
                     o.flush().unwrap();
@@ -75,7 +57,7 @@ fn log_crash_writer() {
 fn acknowledged_entries_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let verifiers: Vec<NoteVerifier> = signers().verifiers();
+    let verifiers: Vec<NoteVerifier> = signers(ORIGIN, 1).verifiers();
     let mut acked: HashMap<u64, String> = HashMap::new();
     let mut published: Option<Vec<u8>> = None;
     let mut tails = 0;
@@ -155,7 +137,7 @@ fn acknowledged_entries_survive_sigkill() {
         if report.unsigned > 0 {
             tails += 1;
         }
-        drop(Log::open(Arc::new(store), ORIGIN, signers()).unwrap());
+        drop(Log::open(Arc::new(store), ORIGIN, signers(ORIGIN, 1)).unwrap());
         published = SqliteLogStore::open(&db).unwrap().checkpoint().unwrap();
         let cp =
             aunsorm_log::verified_checkpoint(published.as_deref().unwrap(), &verifiers, ORIGIN)

@@ -5,33 +5,15 @@
 //! counted, and a commit the storage refuses is counted as a failure and nothing else.
 //! One test: the recorder is process-wide.
 
-use aunsorm_crypto::{Algorithm, PrivateKey};
-use aunsorm_log::{CheckpointSigners, Event, Log, NoteSigner, OpEvent};
+mod common;
+use aunsorm_log::Log;
 use aunsorm_store::{KeyGeneration, LogBatch, LogStore, NodeHash, SqliteLogStore, StoreError};
+use common::{event, signers};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const ORIGIN: &str = "aunsorm.test/metrics";
-
-fn signers() -> CheckpointSigners {
-    let key = |alg, seed: &[u8]| Arc::new(PrivateKey::from_seed(alg, seed).unwrap());
-    CheckpointSigners {
-        ed25519: NoteSigner::new(ORIGIN, key(Algorithm::Ed25519, &[5u8; 32])).unwrap(),
-        ml_dsa_44: NoteSigner::new(ORIGIN, key(Algorithm::MlDsa44, &[6u8; 32])).unwrap(),
-    }
-}
-
-fn event(tag: String) -> Event {
-    Event::Op(OpEvent {
-        op: "sign".into(),
-        key: "k#v1".into(),
-        token: None,
-        request: Some(tag),
-        result: "ok".into(),
-        time_ms: 0,
-    })
-}
 
 /// A SQLite log store whose appends fail while `refuse` is set (before SQLite is
 /// touched, so a refused batch leaves nothing behind).
@@ -119,8 +101,14 @@ fn commits_entries_checkpoints_and_failures_are_counted() {
         inner: SqliteLogStore::open(&dir.path().join("log.db")).unwrap(),
         refuse: AtomicBool::new(false),
     });
-    let log =
-        Arc::new(Log::open(Arc::clone(&store) as Arc<dyn LogStore>, ORIGIN, signers()).unwrap());
+    let log = Arc::new(
+        Log::open(
+            Arc::clone(&store) as Arc<dyn LogStore>,
+            ORIGIN,
+            signers(ORIGIN, 5),
+        )
+        .unwrap(),
+    );
 
     // 8 threads, 25 entries each: batches of various sizes.
     let threads: Vec<_> = (0..8)
@@ -163,7 +151,7 @@ fn commits_entries_checkpoints_and_failures_are_counted() {
     // A refused commit: counted as a failure, not as a commit or as entries, and the
     // tree does not grow.
     store.refuse.store(true, Ordering::SeqCst);
-    assert!(log.append(&event("refused".into())).is_err());
+    assert!(log.append(&event("refused")).is_err());
     s.update(&snapshotter);
     assert_eq!(s.failures, 1, "{s:?}");
     assert_eq!(s.entries, 200, "{s:?}");
@@ -176,7 +164,7 @@ fn commits_entries_checkpoints_and_failures_are_counted() {
 
     // The next commit goes on from where the tree is.
     store.refuse.store(false, Ordering::SeqCst);
-    assert_eq!(log.append(&event("after".into())).unwrap(), 200);
+    assert_eq!(log.append(&event("after")).unwrap(), 200);
     s.update(&snapshotter);
     assert_eq!((s.entries, s.tree_size), (201, 201.0), "{s:?}");
     assert_eq!(s.batch_entries, vec![1.0], "{s:?}");

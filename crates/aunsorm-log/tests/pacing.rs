@@ -4,32 +4,14 @@
 //! and the log audits clean; and a worker that never goes idle does not hold entries
 //! back for good (the gather limit). One test: pacing is process-wide.
 
-use aunsorm_crypto::{Algorithm, PrivateKey};
-use aunsorm_log::{CheckpointSigners, Event, Log, NoteSigner, OpEvent, audit, pacing};
+mod common;
+use aunsorm_log::{Log, audit, pacing};
 use aunsorm_store::SqliteLogStore;
+use common::{event, signers};
 use std::collections::HashSet;
 use std::sync::Arc;
 
 const ORIGIN: &str = "aunsorm.test/pacing";
-
-fn signers() -> CheckpointSigners {
-    let key = |alg, seed: &[u8]| Arc::new(PrivateKey::from_seed(alg, seed).unwrap());
-    CheckpointSigners {
-        ed25519: NoteSigner::new(ORIGIN, key(Algorithm::Ed25519, &[3u8; 32])).unwrap(),
-        ml_dsa_44: NoteSigner::new(ORIGIN, key(Algorithm::MlDsa44, &[4u8; 32])).unwrap(),
-    }
-}
-
-fn event(tag: String) -> Event {
-    Event::Op(OpEvent {
-        op: "sign".into(),
-        key: "k#v1".into(),
-        token: None,
-        request: Some(tag),
-        result: "ok".into(),
-        time_ms: 0,
-    })
-}
 
 #[test]
 fn paced_commits_lose_nothing_and_a_busy_worker_does_not_stall_them() {
@@ -39,7 +21,7 @@ fn paced_commits_lose_nothing_and_a_busy_worker_does_not_stall_them() {
         Log::open(
             Arc::new(SqliteLogStore::open(&path).unwrap()),
             ORIGIN,
-            signers(),
+            signers(ORIGIN, 3),
         )
         .unwrap(),
     );
