@@ -24,8 +24,8 @@ steal_ticks() {
 # "commits entries commit_seconds_sum".
 log_commits() {
   curl -sf "$1/metrics" | awk '
-    /^aunsorm_log_commits_total / { c = $2 }
-    /^aunsorm_log_entries_total / { e = $2 }
+    /^aunsorm_log_batch_entries_count / { c = $2 }
+    /^aunsorm_log_batch_entries_sum / { e = $2 }
     /^aunsorm_log_commit_seconds_sum / { t = $2 }
     END { printf "%d %d %s\n", c, e, (t == "" ? 0 : t) }'
 }

@@ -10,6 +10,7 @@ pub mod fuzzing;
 mod log;
 pub mod merkle;
 pub mod note;
+mod observe;
 pub mod pacing;
 mod ticket;
 pub mod tiles;
@@ -22,6 +23,7 @@ pub use log::{
     audit_bundles, find_entry, prove_inclusion, verified_checkpoint,
 };
 pub use note::{NoteSigner, NoteVerifier, SignedNote};
+pub use observe::global_metrics_installed;
 pub use ticket::Ticket;
 
 /// A SHA-256 tree hash.

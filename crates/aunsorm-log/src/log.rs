@@ -479,24 +479,6 @@ fn gather(rx: &Receiver<Msg>, batch: &mut Vec<Pending>, syncs: &mut Vec<Complete
     pacing::stop_gathering();
 }
 
-/// The metrics of one group commit: its outcome, its size in entries, the time of its
-/// transaction (the write and the `fdatasync`), and the tree's size after it. Recorded
-/// by name once per batch (a few hundred times a second at most), so that a recorder
-/// installed after the log opened still sees them.
-fn observe_commit(committed: &Result<()>, entries: usize, began: Instant, size: u64) {
-    if committed.is_err() {
-        metrics::counter!("aunsorm_log_commit_failures_total").increment(1);
-        return;
-    }
-    let n = entries as u64;
-    metrics::histogram!("aunsorm_log_commit_seconds").record(began.elapsed().as_secs_f64());
-    metrics::histogram!("aunsorm_log_batch_entries").record(n as f64);
-    metrics::counter!("aunsorm_log_commits_total").increment(1);
-    metrics::counter!("aunsorm_log_entries_total").increment(n);
-    // Exact up to 2^53 entries.
-    metrics::gauge!("aunsorm_log_tree_size").set(size as f64);
-}
-
 impl Committer {
     fn run(mut self, rx: &Receiver<Msg>) {
         pacing::register();
@@ -573,7 +555,14 @@ impl Committer {
             let start = self.frontier.size();
             let began = Instant::now();
             let committed = self.commit(&mut batch);
-            observe_commit(&committed, batch.len(), began, self.frontier.size());
+            match &committed {
+                Ok(()) => crate::observe::commit(
+                    batch.len(),
+                    began.elapsed().as_secs_f64(),
+                    self.frontier.size(),
+                ),
+                Err(_) => crate::observe::commit_failed(),
+            }
             match committed {
                 Ok(()) => {
                     for (i, p) in batch.into_iter().enumerate() {
@@ -616,7 +605,7 @@ impl Committer {
             extensions: vec![],
         })?;
         self.unsaved = Some(note.clone());
-        metrics::counter!("aunsorm_log_checkpoints_total").increment(1);
+        crate::observe::checkpoint_signed();
         let mut p = self
             .published
             .write()

@@ -161,6 +161,7 @@ pub fn init_metrics() -> bool {
                 });
             let _ = METRICS.set(h);
             aunsorm_kms::global_metrics_installed();
+            aunsorm_log::global_metrics_installed();
             true
         }
         Err(_) => false,

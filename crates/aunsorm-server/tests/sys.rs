@@ -299,8 +299,8 @@ async fn metrics_count_requests_without_names_or_secrets() {
     // The log's group commits (other tests of this process commit too: presence only;
     // aunsorm-log's own test checks the values), with the batch histogram's buckets.
     for name in [
-        "aunsorm_log_commits_total ",
-        "aunsorm_log_entries_total ",
+        "aunsorm_log_batch_entries_count ",
+        "aunsorm_log_batch_entries_sum ",
         "aunsorm_log_tree_size ",
         "aunsorm_log_commit_seconds_bucket{le=\"0.001\"}",
         "aunsorm_log_batch_entries_bucket{le=\"1\"}",
