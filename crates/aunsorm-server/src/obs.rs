@@ -7,8 +7,10 @@
 //! `aunsorm_log_lines_dropped_total`, not waited for.
 //!
 //! Metrics: the KMS's own (`kms_ops_total{op}`, `kms_failures_total{op,kind}`,
-//! `kms_keys_total{alg,hybrid}`, `kms_op_latency_seconds{op}`) plus
-//! `http_requests_total{method,route,status}` and
+//! `kms_keys_total{alg,hybrid}`, `kms_op_latency_seconds{op}`), the log's
+//! (`aunsorm_log_batch_entries`, `aunsorm_log_commit_seconds`,
+//! `aunsorm_log_commit_failures_total`, `aunsorm_log_checkpoints_total`,
+//! `aunsorm_log_tree_size`), plus `http_requests_total{method,route,status}` and
 //! `http_request_duration_seconds{route}`. Labels never hold key names or token ids.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
