@@ -12,14 +12,21 @@
 //! `expires`. A request is allowed when the route's scope is among the token's scopes
 //! and the key it names starts with the prefix; attenuation blocks add checks
 //! (fewer scopes, a longer prefix, an earlier expiry) that must all pass too.
-//! Verification is cached by the token's SHA-256: the signature once per token, the
-//! verdict for a (token, scope, key) for one second.
+//! A token's signature and facts are verified once and cached (by the token itself:
+//! the cache holds the parsed token anyway). A token exactly as [`TokenAuthority::mint`]
+//! made it (its authority block and nothing else, which is checked line by line) is
+//! then decided without Datalog: its scopes and prefix are read once, and a request is
+//! a bit test and a prefix comparison, the same verdict as the Datalog policy (a test
+//! compares the two). An attenuated token runs the Datalog, and each verdict for a
+//! (scope, key) is kept for one second. Revocation marks the cached entries of the id
+//! it revokes, so that checking a request reads a flag, not a shared set.
 
 use crate::ApiError;
 use biscuit_auth::builder::{Algorithm as BAlg, AuthorizerBuilder, BlockBuilder};
 use biscuit_auth::{AuthorizerLimits, Biscuit, KeyPair, PrivateKey, PublicKey, UnverifiedBiscuit};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What a token may do.
@@ -53,6 +60,11 @@ pub const ALL_SCOPES: [Scope; 7] = [
 ];
 
 impl Scope {
+    /// The scope's bit in a [`Policy`]'s set.
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
     /// The scope's name (`kms:sign`, ...).
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -185,13 +197,98 @@ pub fn attenuate(token: &str, spec: &TokenSpec) -> Result<String, ApiError> {
         .map_err(|_| ApiError::invalid("cannot attenuate this token"))
 }
 
-/// (SHA-256 of the token, scope, key or "\0" for none).
-type VerdictKey = ([u8; 32], Scope, String);
+/// The Datalog of a token's authority block as [`TokenAuthority::mint`] writes it.
+fn authority_code(
+    id: &str,
+    prefix: &str,
+    scopes: &[Scope],
+    expires: Option<u64>,
+) -> Result<String, ApiError> {
+    let mut code = format!("token_id(\"{id}\");\nprefix({});\n", quoted(prefix)?);
+    for s in scopes {
+        code.push_str(&format!("scope(\"{}\");\n", s.as_str()));
+    }
+    if let Some(secs) = expires {
+        code.push_str(&format!("expires({secs});\n"));
+        code.push_str(&format!(
+            "check if time($t), $t <= {};\n",
+            rfc3339(UNIX_EPOCH + Duration::from_secs(secs))
+        ));
+    }
+    Ok(code)
+}
+
+/// What a token as minted allows: the scopes of its `scope` facts (a bit each) on keys
+/// that start with its `prefix`, until its `expires` (checked with revocation).
+struct Policy {
+    scopes: u8,
+    prefix: Box<str>,
+}
+
+impl Policy {
+    /// The Datalog policy's verdict (see [`TokenAuthority::run`]): the scope is among
+    /// the token's and the key (one that can be written in Datalog) starts with its
+    /// prefix; a route without a key needs the scope alone.
+    fn allows(&self, scope: Scope, key: Option<&str>) -> bool {
+        self.scopes & scope.bit() != 0
+            && key.is_none_or(|k| quoted(k).is_ok() && k.starts_with(&*self.prefix))
+    }
+}
+
+/// A verdict of the Datalog for an attenuated token, by (scope, key or "\0" for none).
+type Verdicts = HashMap<(Scope, Box<str>), (bool, Instant)>;
 
 struct Verified {
     token: Biscuit,
     id: Arc<str>,
     expires: Option<u64>,
+    /// Set, under the token cache's lock, when `id` is revoked.
+    revoked: AtomicBool,
+    /// The token's policy when it is exactly as minted; `None` for an attenuated token,
+    /// whose rules the Datalog decides.
+    policy: Option<Policy>,
+    /// The Datalog's recent verdicts (attenuated tokens only).
+    verdicts: Mutex<Verdicts>,
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The policy of `t` when its only block is exactly what `mint` writes for the facts
+/// it holds (compared line by line, in any order: facts are a set); `None` otherwise.
+fn policy_of(
+    t: &Biscuit,
+    a: &mut biscuit_auth::Authorizer,
+    id: &str,
+    expires: Option<u64>,
+) -> Option<Policy> {
+    if t.block_count() != 1 {
+        return None;
+    }
+    let scopes: Vec<(String,)> = a.query("s($s) <- scope($s)").ok()?;
+    let prefixes: Vec<(String,)> = a.query("p($p) <- prefix($p)").ok()?;
+    let [(prefix,)] = prefixes.as_slice() else {
+        return None;
+    };
+    let scopes: Vec<Scope> = scopes
+        .iter()
+        .map(|(s,)| s.parse().ok())
+        .collect::<Option<_>>()?;
+    let expected = authority_code(id, prefix, &scopes, expires).ok()?;
+    let source = t.print_block_source(0).ok()?;
+    let mut want: Vec<&str> = expected.lines().collect();
+    let mut have: Vec<&str> = source.lines().collect();
+    want.sort_unstable();
+    have.sort_unstable();
+    (want == have).then(|| Policy {
+        scopes: scopes.iter().fold(0, |bits, s| bits | s.bit()),
+        prefix: prefix.as_str().into(),
+    })
 }
 
 /// Mints and checks capability tokens.
@@ -199,8 +296,7 @@ pub struct TokenAuthority {
     root: KeyPair,
     public: PublicKey,
     revoked: RwLock<HashSet<String>>,
-    tokens: Mutex<HashMap<[u8; 32], Arc<Verified>>>,
-    verdicts: Mutex<HashMap<VerdictKey, (bool, Instant)>>,
+    tokens: Mutex<HashMap<Box<str>, Arc<Verified>>>,
 }
 
 impl std::fmt::Debug for TokenAuthority {
@@ -210,6 +306,8 @@ impl std::fmt::Debug for TokenAuthority {
 }
 
 const CACHE_LIMIT: usize = 10_000;
+/// Verdicts kept per attenuated token.
+const VERDICT_LIMIT: usize = 1024;
 const VERDICT_TTL: Duration = Duration::from_secs(1);
 
 impl TokenAuthority {
@@ -226,7 +324,6 @@ impl TokenAuthority {
             root,
             revoked: RwLock::new(revoked.into_iter().collect()),
             tokens: Mutex::new(HashMap::new()),
-            verdicts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -258,16 +355,12 @@ impl TokenAuthority {
         aunsorm_crypto::rng::fill(&mut raw)
             .map_err(|_| ApiError::new("entropy", "no randomness"))?;
         let id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        let mut code = format!("token_id(\"{id}\");\nprefix({});\n", quoted(&spec.prefix)?);
-        for s in &spec.scopes {
-            code.push_str(&format!("scope(\"{}\");\n", s.as_str()));
-        }
-        if let Some(ttl) = spec.ttl {
-            let until = SystemTime::now() + ttl;
-            let secs = until.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            code.push_str(&format!("expires({secs});\n"));
-            code.push_str(&format!("check if time($t), $t <= {};\n", rfc3339(until)));
-        }
+        let expires = spec.ttl.map(|ttl| {
+            (SystemTime::now() + ttl)
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+        let code = authority_code(&id, &spec.prefix, &spec.scopes, expires)?;
         let token = Biscuit::builder()
             .code(&code)
             .and_then(|b| b.build(&self.root))
@@ -276,17 +369,22 @@ impl TokenAuthority {
         Ok((token, id))
     }
 
-    /// Revokes a token id: that token and every attenuation of it.
+    /// Revokes a token id: that token and every attenuation of it (they share its
+    /// authority block, so its id). Done under the token cache's lock, which a newly
+    /// verified token is checked and cached under too: either the revocation marks it
+    /// or it sees the revocation.
     pub fn revoke(&self, id: &str) {
-        if let Ok(mut r) = self.revoked.write() {
-            r.insert(id.to_owned());
-        }
-        if let Ok(mut v) = self.verdicts.lock() {
-            v.clear();
+        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        self.revoked
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_owned());
+        for v in tokens.values().filter(|v| &*v.id == id) {
+            v.revoked.store(true, Ordering::Release);
         }
     }
 
-    fn verified(&self, token: &str) -> Result<([u8; 32], Arc<Verified>), ApiError> {
+    fn verified(&self, token: &str) -> Result<Arc<Verified>, ApiError> {
         self.verified_within(token, &run_limits())
     }
 
@@ -297,10 +395,14 @@ impl TokenAuthority {
         &self,
         token: &str,
         limits: &AuthorizerLimits,
-    ) -> Result<([u8; 32], Arc<Verified>), ApiError> {
-        let hash: [u8; 32] = aunsorm_crypto::sha256(token.as_bytes());
-        if let Some(v) = self.tokens.lock().ok().and_then(|m| m.get(&hash).cloned()) {
-            return Ok((hash, v));
+    ) -> Result<Arc<Verified>, ApiError> {
+        if let Some(v) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+        {
+            return Ok(Arc::clone(v));
         }
         let t = Biscuit::from_base64(token, self.public).map_err(bad_token)?;
         let mut a = AuthorizerBuilder::new()
@@ -312,18 +414,28 @@ impl TokenAuthority {
             return Err(bad_token(()));
         };
         let expires: Vec<(i64,)> = a.query("e($e) <- expires($e)").map_err(read_failure)?;
+        let expires = expires.first().and_then(|(e,)| u64::try_from(*e).ok());
+        let policy = policy_of(&t, &mut a, id, expires);
         let v = Arc::new(Verified {
             id: Arc::from(id.as_str()),
-            expires: expires.first().and_then(|(e,)| u64::try_from(*e).ok()),
+            expires,
+            revoked: AtomicBool::new(false),
+            policy,
+            verdicts: Mutex::new(HashMap::new()),
             token: t,
         });
-        if let Ok(mut m) = self.tokens.lock() {
-            if m.len() >= CACHE_LIMIT {
-                m.clear();
-            }
-            m.insert(hash, Arc::clone(&v));
+        let mut m = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let revoked = self
+            .revoked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&*v.id);
+        v.revoked.store(revoked, Ordering::Release);
+        if m.len() >= CACHE_LIMIT {
+            m.clear();
         }
-        Ok((hash, v))
+        m.insert(token.into(), Arc::clone(&v));
+        Ok(v)
     }
 
     /// When a valid token expires (Unix seconds; `None` for no expiry).
@@ -331,31 +443,33 @@ impl TokenAuthority {
     /// # Errors
     /// `unauthorized` for a missing, malformed, forged, expired or revoked token.
     pub fn expiry(&self, token: &str) -> Result<Option<u64>, ApiError> {
-        self.valid(Some(token)).map(|(_, v)| v.expires)
+        self.valid(Some(token)).map(|v| v.expires)
     }
 
     /// Checks that `token` is present, signed by this authority, unexpired and not
-    /// revoked; its hash and what was verified.
-    fn valid(&self, token: Option<&str>) -> Result<([u8; 32], Arc<Verified>), ApiError> {
+    /// revoked; what was verified.
+    fn valid(&self, token: Option<&str>) -> Result<Arc<Verified>, ApiError> {
         let token =
             token.ok_or_else(|| ApiError::new("unauthorized", "a capability token is required"))?;
-        let (hash, v) = self.verified(token)?;
-        self.current(&v)?;
-        Ok((hash, v))
+        let v = self.verified(token)?;
+        Self::current(&v)?;
+        Ok(v)
     }
 
     /// Checks that a verified token has not expired or been revoked since.
-    fn current(&self, v: &Verified) -> Result<(), ApiError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if v.expires.is_some_and(|e| now > e) {
-            return Err(ApiError::new(
-                "unauthorized",
-                "the capability token has expired",
-            ));
+    fn current(v: &Verified) -> Result<(), ApiError> {
+        if let Some(e) = v.expires {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if now > e {
+                return Err(ApiError::new(
+                    "unauthorized",
+                    "the capability token has expired",
+                ));
+            }
         }
-        if self.revoked.read().map_or(true, |r| r.contains(&*v.id)) {
+        if v.revoked.load(Ordering::Acquire) {
             return Err(ApiError::new(
                 "unauthorized",
                 "the capability token was revoked",
@@ -376,40 +490,16 @@ impl TokenAuthority {
         scope: Scope,
         key: Option<&str>,
     ) -> Result<String, ApiError> {
-        let (hash, v) = self.valid(token)?;
-        self.permits(hash, &v, scope, key)?;
+        let v = self.valid(token)?;
+        self.permits(&v, scope, key)?;
         Ok(v.id.to_string())
     }
 
-    /// Whether the verified token `v` (its hash `hash`) allows `scope` on `key`.
-    fn permits(
-        &self,
-        hash: [u8; 32],
-        v: &Verified,
-        scope: Scope,
-        key: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let cache_key = (hash, scope, key.unwrap_or("\0").to_owned());
-        let cached = self
-            .verdicts
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&cache_key).copied())
-            .filter(|(_, at)| at.elapsed() < VERDICT_TTL)
-            .map(|(ok, _)| ok);
-        let ok = match cached {
-            Some(ok) => ok,
-            None => {
-                // A verdict is cached; a run cut short by the clock is not one.
-                let ok = self.run(&v.token, scope, key, &run_limits())?;
-                if let Ok(mut m) = self.verdicts.lock() {
-                    if m.len() >= CACHE_LIMIT {
-                        m.clear();
-                    }
-                    m.insert(cache_key, (ok, Instant::now()));
-                }
-                ok
-            }
+    /// Whether the verified token `v` allows `scope` on `key`.
+    fn permits(&self, v: &Verified, scope: Scope, key: Option<&str>) -> Result<(), ApiError> {
+        let ok = match &v.policy {
+            Some(p) => p.allows(scope, key),
+            None => self.run_cached(v, scope, key)?,
         };
         if ok {
             Ok(())
@@ -424,23 +514,28 @@ impl TokenAuthority {
         }
     }
 
-    /// Whether `token` (already authenticated) is as minted, with no attenuation
-    /// block: only such tokens may mint or revoke, so that an attenuated token cannot
-    /// mint itself a wider one.
-    pub(crate) fn is_unattenuated(&self, token: &str) -> bool {
-        self.verified(token)
-            .is_ok_and(|(_, v)| v.token.block_count() == 1)
-    }
-
-    /// Seconds until `token` (already authenticated) expires, if it does.
-    pub(crate) fn remaining_secs(&self, token: &str) -> Option<u64> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.verified(token)
-            .ok()
-            .and_then(|(_, v)| v.expires)
-            .map(|e| e.saturating_sub(now))
+    /// [`Self::run`] for an attenuated token, through its verdicts of the last second.
+    fn run_cached(&self, v: &Verified, scope: Scope, key: Option<&str>) -> Result<bool, ApiError> {
+        let cache_key = (scope, Box::<str>::from(key.unwrap_or("\0")));
+        let cached = v
+            .verdicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&cache_key)
+            .copied()
+            .filter(|(_, at)| at.elapsed() < VERDICT_TTL)
+            .map(|(ok, _)| ok);
+        if let Some(ok) = cached {
+            return Ok(ok);
+        }
+        // A verdict is cached; a run cut short by the clock is not one.
+        let ok = self.run(&v.token, scope, key, &run_limits())?;
+        let mut m = v.verdicts.lock().unwrap_or_else(PoisonError::into_inner);
+        if m.len() >= VERDICT_LIMIT {
+            m.clear();
+        }
+        m.insert(cache_key, (ok, Instant::now()));
+        Ok(ok)
     }
 
     /// Runs the token's Datalog for `scope` on `key`: `Ok(false)` when it does not
@@ -520,19 +615,175 @@ mod tests {
     #[test]
     fn a_timed_out_run_is_not_a_denial_and_is_not_cached() {
         let (auth, token, _, no_time) = sign_token_and_no_time();
-        let (hash, v) = auth.valid(Some(&token)).unwrap();
+        // Attenuated (to the prefix "k"), so that its rules go through the Datalog.
+        let token = attenuate(
+            &token,
+            &TokenSpec {
+                prefix: "k".into(),
+                ..TokenSpec::default()
+            },
+        )
+        .unwrap();
+        let v = auth.valid(Some(&token)).unwrap();
+        assert!(v.policy.is_none());
         let e = auth
             .run(&v.token, Scope::KmsSign, Some("k"), &no_time)
             .unwrap_err();
         assert_eq!(e.code, "overloaded");
-        assert!(auth.verdicts.lock().unwrap().is_empty());
+        assert!(v.verdicts.lock().unwrap().is_empty());
         // With the server's limits: allowed for its scope, denied (and cached) for another.
-        assert!(auth.permits(hash, &v, Scope::KmsSign, Some("k")).is_ok());
-        let e = auth
-            .permits(hash, &v, Scope::KmsEncrypt, Some("k"))
-            .unwrap_err();
+        assert!(auth.permits(&v, Scope::KmsSign, Some("k")).is_ok());
+        let e = auth.permits(&v, Scope::KmsEncrypt, Some("k")).unwrap_err();
         assert_eq!(e.code, "forbidden");
-        assert_eq!(auth.verdicts.lock().unwrap().len(), 2);
+        assert_eq!(v.verdicts.lock().unwrap().len(), 2);
+    }
+
+    /// Keys a verdict is asked for: with and without a prefix match, the empty name,
+    /// names the Datalog cannot hold (a quote, a space, a backslash), and none.
+    const KEYS: [Option<&str>; 9] = [
+        None,
+        Some("team-a/k"),
+        Some("team-a/"),
+        Some("team-b/k"),
+        Some("k"),
+        Some(""),
+        Some("team-a/\"k"),
+        Some("team-a/a b"),
+        Some("team-a/\\"),
+    ];
+
+    /// A token exactly as minted is decided without Datalog, and every such verdict
+    /// is the Datalog's own: every scope set, prefix and expiry against every scope
+    /// and key.
+    #[test]
+    fn minted_tokens_are_decided_natively_as_the_datalog_decides() {
+        let auth = TokenAuthority::new(&[9u8; 32], []).unwrap();
+        let sets: [&[Scope]; 5] = [
+            &ALL_SCOPES,
+            &[Scope::KmsSign],
+            &[Scope::KmsEncrypt, Scope::LogRead],
+            &[
+                Scope::KmsAdmin,
+                Scope::KmsRead,
+                Scope::KmsWrap,
+                Scope::KmsRotate,
+            ],
+            &[Scope::LogRead],
+        ];
+        let mut checked = 0;
+        for scopes in sets {
+            for prefix in ["", "team-a/", "k", "a;b"] {
+                for ttl in [None, Some(Duration::from_secs(3600))] {
+                    let spec = TokenSpec {
+                        scopes: scopes.to_vec(),
+                        prefix: prefix.into(),
+                        ttl,
+                    };
+                    let (token, _) = auth.mint(&spec).unwrap();
+                    let v = auth.valid(Some(&token)).unwrap();
+                    let p = v.policy.as_ref().unwrap(); // a minted token has a policy
+                    assert_eq!(&*p.prefix, prefix);
+                    for scope in ALL_SCOPES {
+                        for key in KEYS {
+                            let datalog = auth.run(&v.token, scope, key, &run_limits()).unwrap();
+                            assert_eq!(p.allows(scope, key), datalog, "{spec:?} {scope:?} {key:?}");
+                            assert_eq!(
+                                datalog,
+                                scopes.contains(&scope)
+                                    && match key {
+                                        None => true,
+                                        Some(k) => k.starts_with(prefix) && quoted(k).is_ok(),
+                                    }
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 5 * 4 * 2 * 7 * 9);
+    }
+
+    /// Anything other than a token exactly as minted goes to the Datalog: an
+    /// attenuated token, and an authority block with more in it than `mint` writes
+    /// (made here with the same root key).
+    #[test]
+    fn other_tokens_are_decided_by_the_datalog() {
+        let auth = TokenAuthority::new(&[9u8; 32], []).unwrap();
+        let (token, _) = auth
+            .mint(&TokenSpec {
+                scopes: vec![Scope::KmsSign, Scope::KmsEncrypt],
+                ..TokenSpec::default()
+            })
+            .unwrap();
+        let narrowed = attenuate(
+            &token,
+            &TokenSpec {
+                scopes: vec![Scope::KmsSign],
+                prefix: "team-a/".into(),
+                ttl: None,
+            },
+        )
+        .unwrap();
+        let v = auth.valid(Some(&narrowed)).unwrap();
+        assert!(v.policy.is_none());
+        assert!(auth.permits(&v, Scope::KmsSign, Some("team-a/k")).is_ok());
+        assert!(auth.permits(&v, Scope::KmsSign, Some("team-b/k")).is_err());
+        assert!(
+            auth.permits(&v, Scope::KmsEncrypt, Some("team-a/k"))
+                .is_err()
+        );
+        // An extra rule in the authority block: it grants a scope through a rule, which
+        // a policy read from the facts alone would miss; the Datalog sees it.
+        let extra = Biscuit::builder()
+            .code(format!(
+                "{}scope(\"kms:sign\") <- scope(\"kms:read\");\n",
+                authority_code("0123456789abcdef", "", &[Scope::KmsRead], None).unwrap()
+            ))
+            .and_then(|b| b.build(&auth.root))
+            .and_then(|t| t.to_base64())
+            .unwrap();
+        let v = auth.valid(Some(&extra)).unwrap();
+        assert!(v.policy.is_none());
+        assert!(auth.permits(&v, Scope::KmsSign, Some("k")).is_ok());
+        assert!(auth.permits(&v, Scope::KmsEncrypt, Some("k")).is_err());
+    }
+
+    /// Revoking an id refuses its cached token, its attenuations, and the token when
+    /// it is verified again after the cache has let it go; other tokens stay valid.
+    #[test]
+    fn revocation_reaches_cached_and_new_verifications() {
+        let auth = TokenAuthority::new(&[9u8; 32], []).unwrap();
+        let spec = TokenSpec {
+            scopes: vec![Scope::KmsSign],
+            ..TokenSpec::default()
+        };
+        let (token, id) = auth.mint(&spec).unwrap();
+        let (other, _) = auth.mint(&spec).unwrap();
+        let narrowed = attenuate(
+            &token,
+            &TokenSpec {
+                prefix: "k".into(),
+                ..TokenSpec::default()
+            },
+        )
+        .unwrap();
+        let held = auth.valid(Some(&token)).unwrap();
+        assert!(auth.valid(Some(&narrowed)).is_ok());
+        auth.revoke(&id);
+        // A request that took the token before the revocation sees it at its scope check.
+        assert_eq!(
+            TokenAuthority::current(&held).unwrap_err().code,
+            "unauthorized"
+        );
+        for t in [&token, &narrowed] {
+            assert_eq!(auth.valid(Some(t)).unwrap_err().code, "unauthorized");
+        }
+        auth.tokens.lock().unwrap().clear();
+        for t in [&token, &narrowed] {
+            assert_eq!(auth.valid(Some(t)).unwrap_err().code, "unauthorized");
+        }
+        assert!(auth.valid(Some(&other)).is_ok());
     }
 
     /// Reading a new token's id and expiry runs under the same limits: out of time it
@@ -544,7 +795,7 @@ mod tests {
         let e = auth.verified_within(&token, &no_time).err().unwrap();
         assert_eq!(e.code, "overloaded");
         assert!(auth.tokens.lock().unwrap().is_empty());
-        let (_, v) = auth.valid(Some(&token)).unwrap();
+        let v = auth.valid(Some(&token)).unwrap();
         assert_eq!(&*v.id, id);
         // A forged token is still a 401, whatever the limits.
         let mut forged = token.clone().into_bytes();
@@ -575,15 +826,11 @@ mod tests {
 /// revocation) by the `RequireToken` layer.
 #[derive(Clone)]
 pub struct Bearer {
-    /// The token as sent. Shared: handlers take the bearer out of the request by
-    /// cloning it.
-    pub token: Arc<str>,
     /// Its id (what the audit log records).
     pub id: Arc<str>,
     /// The authority that accepted it.
     pub auth: Arc<TokenAuthority>,
     /// What the authority verified, so that checking a scope does not verify again.
-    hash: [u8; 32],
     verified: Arc<Verified>,
 }
 
@@ -601,8 +848,8 @@ impl Bearer {
     pub fn authorize(&self, scope: Scope, key: Option<&str>) -> Result<Arc<str>, ApiError> {
         // Expiry and revocation again (cheap), then the scope: the signature and the
         // token's facts were verified once, when the request came in.
-        self.auth.current(&self.verified)?;
-        self.auth.permits(self.hash, &self.verified, scope, key)?;
+        TokenAuthority::current(&self.verified)?;
+        self.auth.permits(&self.verified, scope, key)?;
         crate::request_id::note_caller(&self.id, key.unwrap_or(""));
         Ok(Arc::clone(&self.id))
     }
@@ -613,13 +860,34 @@ impl Bearer {
     /// `forbidden` for any other token.
     pub fn require_root(&self, what: &str) -> Result<(), ApiError> {
         self.authorize(Scope::KmsAdmin, None)?;
-        if !self.auth.is_unattenuated(&self.token) {
+        // As minted, with no attenuation block: an attenuated token cannot mint itself
+        // a wider one.
+        if self.verified.token.block_count() != 1 {
             return Err(ApiError::new(
                 "forbidden",
                 format!("only an unattenuated kms:admin token can {what}"),
             ));
         }
         Ok(())
+    }
+
+    /// When the token expires (Unix seconds; `None` for no expiry), once it is checked
+    /// to be still valid.
+    ///
+    /// # Errors
+    /// `unauthorized` when it has expired or been revoked since the request came in.
+    pub fn expires(&self) -> Result<Option<u64>, ApiError> {
+        TokenAuthority::current(&self.verified)?;
+        Ok(self.verified.expires)
+    }
+
+    /// Seconds until the token expires, if it does.
+    #[must_use]
+    pub fn remaining_secs(&self) -> Option<u64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.verified.expires.map(|e| e.saturating_sub(now))
     }
 }
 
@@ -717,17 +985,10 @@ pub(crate) fn bearer(
                 .then(|| headers.get("x-vault-token").and_then(|v| v.to_str().ok()))
                 .flatten()
         })
-        .map(|t| Arc::<str>::from(t.trim()));
+        .map(str::trim);
     let auth = s.node.auth()?;
-    let (hash, verified) = auth.valid(token.as_deref())?;
+    let verified = auth.valid(token)?;
     let id = Arc::clone(&verified.id);
     s.limits.rate_check(&id)?;
-    let token = token.ok_or_else(|| ApiError::new("unauthorized", "missing token"))?;
-    Ok(Bearer {
-        token,
-        id,
-        auth,
-        hash,
-        verified,
-    })
+    Ok(Bearer { id, auth, verified })
 }

@@ -34,7 +34,7 @@ pub(crate) async fn create_token(
     for scope in &scopes {
         b.authorize(*scope, Some(&req.prefix))?;
     }
-    let ttl = match (req.ttl_secs, b.auth.remaining_secs(&b.token)) {
+    let ttl = match (req.ttl_secs, b.remaining_secs()) {
         (Some(t), Some(left)) => Some(t.min(left)),
         (None, Some(left)) => Some(left),
         (t, None) => t,

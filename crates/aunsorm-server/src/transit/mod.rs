@@ -168,7 +168,7 @@ fn envelope_value(data: Value) -> Value {
 }
 
 async fn lookup_self(axum::Extension(b): axum::Extension<Bearer>) -> Response {
-    let expires = match b.auth.expiry(&b.token) {
+    let expires = match b.expires() {
         Ok(e) => e,
         Err(e) => return VaultError::from(e).into_response(),
     };
