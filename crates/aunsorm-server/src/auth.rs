@@ -491,15 +491,15 @@ impl TokenAuthority {
         key: Option<&str>,
     ) -> Result<String, ApiError> {
         let v = self.valid(token)?;
-        self.permits(&v, scope, key)?;
+        Self::permits(&v, scope, key)?;
         Ok(v.id.to_string())
     }
 
     /// Whether the verified token `v` allows `scope` on `key`.
-    fn permits(&self, v: &Verified, scope: Scope, key: Option<&str>) -> Result<(), ApiError> {
+    fn permits(v: &Verified, scope: Scope, key: Option<&str>) -> Result<(), ApiError> {
         let ok = match &v.policy {
             Some(p) => p.allows(scope, key),
-            None => self.run_cached(v, scope, key)?,
+            None => Self::run_cached(v, scope, key)?,
         };
         if ok {
             Ok(())
@@ -515,7 +515,7 @@ impl TokenAuthority {
     }
 
     /// [`Self::run`] for an attenuated token, through its verdicts of the last second.
-    fn run_cached(&self, v: &Verified, scope: Scope, key: Option<&str>) -> Result<bool, ApiError> {
+    fn run_cached(v: &Verified, scope: Scope, key: Option<&str>) -> Result<bool, ApiError> {
         let cache_key = (scope, Box::<str>::from(key.unwrap_or("\0")));
         let cached = v
             .verdicts
@@ -529,7 +529,7 @@ impl TokenAuthority {
             return Ok(ok);
         }
         // A verdict is cached; a run cut short by the clock is not one.
-        let ok = self.run(&v.token, scope, key, &run_limits())?;
+        let ok = Self::run(&v.token, scope, key, &run_limits())?;
         let mut m = v.verdicts.lock().unwrap_or_else(PoisonError::into_inner);
         if m.len() >= VERDICT_LIMIT {
             m.clear();
@@ -543,7 +543,6 @@ impl TokenAuthority {
     /// is a property of the token), an `overloaded` error when the run ran out of time
     /// (a property of the moment, on a busy machine: not a verdict, not cached).
     fn run(
-        &self,
         token: &Biscuit,
         scope: Scope,
         key: Option<&str>,
@@ -626,14 +625,12 @@ mod tests {
         .unwrap();
         let v = auth.valid(Some(&token)).unwrap();
         assert!(v.policy.is_none());
-        let e = auth
-            .run(&v.token, Scope::KmsSign, Some("k"), &no_time)
-            .unwrap_err();
+        let e = TokenAuthority::run(&v.token, Scope::KmsSign, Some("k"), &no_time).unwrap_err();
         assert_eq!(e.code, "overloaded");
         assert!(v.verdicts.lock().unwrap().is_empty());
         // With the server's limits: allowed for its scope, denied (and cached) for another.
-        assert!(auth.permits(&v, Scope::KmsSign, Some("k")).is_ok());
-        let e = auth.permits(&v, Scope::KmsEncrypt, Some("k")).unwrap_err();
+        assert!(TokenAuthority::permits(&v, Scope::KmsSign, Some("k")).is_ok());
+        let e = TokenAuthority::permits(&v, Scope::KmsEncrypt, Some("k")).unwrap_err();
         assert_eq!(e.code, "forbidden");
         assert_eq!(v.verdicts.lock().unwrap().len(), 2);
     }
@@ -685,7 +682,8 @@ mod tests {
                     assert_eq!(&*p.prefix, prefix);
                     for scope in ALL_SCOPES {
                         for key in KEYS {
-                            let datalog = auth.run(&v.token, scope, key, &run_limits()).unwrap();
+                            let datalog =
+                                TokenAuthority::run(&v.token, scope, key, &run_limits()).unwrap();
                             assert_eq!(p.allows(scope, key), datalog, "{spec:?} {scope:?} {key:?}");
                             assert_eq!(
                                 datalog,
@@ -727,12 +725,9 @@ mod tests {
         .unwrap();
         let v = auth.valid(Some(&narrowed)).unwrap();
         assert!(v.policy.is_none());
-        assert!(auth.permits(&v, Scope::KmsSign, Some("team-a/k")).is_ok());
-        assert!(auth.permits(&v, Scope::KmsSign, Some("team-b/k")).is_err());
-        assert!(
-            auth.permits(&v, Scope::KmsEncrypt, Some("team-a/k"))
-                .is_err()
-        );
+        assert!(TokenAuthority::permits(&v, Scope::KmsSign, Some("team-a/k")).is_ok());
+        assert!(TokenAuthority::permits(&v, Scope::KmsSign, Some("team-b/k")).is_err());
+        assert!(TokenAuthority::permits(&v, Scope::KmsEncrypt, Some("team-a/k")).is_err());
         // An extra rule in the authority block: it grants a scope through a rule, which
         // a policy read from the facts alone would miss; the Datalog sees it.
         let extra = Biscuit::builder()
@@ -745,8 +740,8 @@ mod tests {
             .unwrap();
         let v = auth.valid(Some(&extra)).unwrap();
         assert!(v.policy.is_none());
-        assert!(auth.permits(&v, Scope::KmsSign, Some("k")).is_ok());
-        assert!(auth.permits(&v, Scope::KmsEncrypt, Some("k")).is_err());
+        assert!(TokenAuthority::permits(&v, Scope::KmsSign, Some("k")).is_ok());
+        assert!(TokenAuthority::permits(&v, Scope::KmsEncrypt, Some("k")).is_err());
     }
 
     /// Revoking an id refuses its cached token, its attenuations, and the token when
@@ -823,14 +818,12 @@ mod tests {
 }
 
 /// The request's bearer token, once it has been authenticated (signature, expiry,
-/// revocation) by the `RequireToken` layer.
+/// revocation) by the `RequireToken` layer: what the authority verified, so that
+/// checking a scope does not verify again. A handler takes it as an argument; it is
+/// moved out of the request, not cloned (one reference count, not shared with other
+/// requests' cache lines more than the token's cache entry already is).
 #[derive(Clone)]
 pub struct Bearer {
-    /// Its id (what the audit log records).
-    pub id: Arc<str>,
-    /// The authority that accepted it.
-    pub auth: Arc<TokenAuthority>,
-    /// What the authority verified, so that checking a scope does not verify again.
     verified: Arc<Verified>,
 }
 
@@ -849,9 +842,15 @@ impl Bearer {
         // Expiry and revocation again (cheap), then the scope: the signature and the
         // token's facts were verified once, when the request came in.
         TokenAuthority::current(&self.verified)?;
-        self.auth.permits(&self.verified, scope, key)?;
-        crate::request_id::note_caller(&self.id, key.unwrap_or(""));
-        Ok(Arc::clone(&self.id))
+        TokenAuthority::permits(&self.verified, scope, key)?;
+        crate::request_id::note_caller(&self.verified.id, key.unwrap_or(""));
+        Ok(Arc::clone(&self.verified.id))
+    }
+
+    /// The token's id (what the audit log records).
+    #[must_use]
+    pub fn id(&self) -> &Arc<str> {
+        &self.verified.id
     }
 
     /// Allows only an unattenuated `kms:admin` token (minting, revoking, sealing).
@@ -888,6 +887,22 @@ impl Bearer {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         self.verified.expires.map(|e| e.saturating_sub(now))
+    }
+}
+
+impl<S: Sync> axum::extract::FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        // Only the `RequireToken` layer puts it there; a route without that layer has
+        // no bearer, whatever the request sent.
+        parts
+            .extensions
+            .remove::<Bearer>()
+            .ok_or_else(|| ApiError::new("unauthorized", "a capability token is required"))
     }
 }
 
@@ -986,9 +1001,7 @@ pub(crate) fn bearer(
                 .flatten()
         })
         .map(str::trim);
-    let auth = s.node.auth()?;
-    let verified = auth.valid(token)?;
-    let id = Arc::clone(&verified.id);
-    s.limits.rate_check(&id)?;
-    Ok(Bearer { id, auth, verified })
+    let verified = s.node.with_auth(|a| a.valid(token))?;
+    s.limits.rate_check(&verified.id)?;
+    Ok(Bearer { verified })
 }

@@ -9,7 +9,7 @@ use aunsorm_api::log as api;
 use aunsorm_log::tiles::{TILE_WIDTH, TileRequest, parse_tile_path};
 use aunsorm_log::{Log, LogError};
 use axum::Router;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -48,7 +48,7 @@ fn log_error(e: &LogError, beyond: &'static str) -> ApiError {
         (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn checkpoint(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
     let log = open(&s, &b)?;
     // A checkpoint covering every operation acknowledged so far: one is signed now
@@ -77,7 +77,7 @@ pub(crate) async fn checkpoint(
         (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn keys(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
     let log = open(&s, &b)?;
     let text: String = log
@@ -96,7 +96,7 @@ pub(crate) async fn keys(
         (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn tile(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(path): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let log = open(&s, &b)?;
@@ -133,7 +133,7 @@ fn hashes(p: Vec<aunsorm_log::Hash>) -> Vec<Base64> {
     responses((status = 200, body = api::Proof), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn inclusion(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Query(q): Query<api::InclusionQuery>,
 ) -> Result<Json<api::Proof>, ApiError> {
     let log = open(&s, &b)?;
@@ -156,7 +156,7 @@ pub(crate) async fn inclusion(
     responses((status = 200, body = api::Proof), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn consistency(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Query(q): Query<api::ConsistencyQuery>,
 ) -> Result<Json<api::Proof>, ApiError> {
     let log = open(&s, &b)?;

@@ -147,6 +147,24 @@ impl Node {
             .ok_or_else(|| ApiError::from(aunsorm_kms::Error::Sealed))
     }
 
+    /// `f` over the token authority, while unsealed (without taking a reference to it).
+    ///
+    /// # Errors
+    /// `sealed`, and `f`'s.
+    pub fn with_auth<T>(
+        &self,
+        f: impl FnOnce(&TokenAuthority) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let a = self
+            .auth
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match a.as_deref() {
+            Some(a) => f(a),
+            None => Err(ApiError::from(aunsorm_kms::Error::Sealed)),
+        }
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, ()>, ApiError> {
         self.lifecycle
             .lock()

@@ -10,10 +10,10 @@ use crate::{ApiError, AppState};
 use aunsorm_api::SecretText;
 use aunsorm_api::sys::{Health, HealthQuery, Init, Initialized, Unseal, UnsealProgress};
 use aunsorm_kms::RootMode;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use std::sync::Arc;
 
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
@@ -149,10 +149,7 @@ pub(crate) async fn unseal(
 /// unattenuated `kms:admin` token.
 #[utoipa::path(post, path = "/v1/sys/seal", tag = "sys",
     responses((status = 204), (status = "4XX", body = aunsorm_api::ErrorBody)))]
-pub(crate) async fn seal(
-    State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
-) -> Result<StatusCode, ApiError> {
+pub(crate) async fn seal(State(s): State<AppState>, b: Bearer) -> Result<StatusCode, ApiError> {
     b.require_root("seal")?;
     blocking(&s, |n| {
         n.seal();

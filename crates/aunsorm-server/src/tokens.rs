@@ -7,7 +7,7 @@ use crate::json::Json;
 use crate::{ApiError, AppState};
 use aunsorm_api::auth as api;
 use axum::Router;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use std::time::Duration;
@@ -22,7 +22,8 @@ pub(crate) fn router() -> Router<AppState> {
 #[utoipa::path(post, path = "/v1/auth/tokens", tag = "auth", request_body = api::CreateToken,
     responses((status = 201, body = api::Token), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn create_token(
-    Extension(b): Extension<Bearer>,
+    State(s): State<AppState>,
+    b: Bearer,
     Json(req): Json<api::CreateToken>,
 ) -> Result<(StatusCode, Json<api::Token>), ApiError> {
     b.require_root("mint tokens")?;
@@ -39,7 +40,7 @@ pub(crate) async fn create_token(
         (None, Some(left)) => Some(left),
         (t, None) => t,
     };
-    let (token, id) = b.auth.mint(&TokenSpec {
+    let (token, id) = s.node.auth()?.mint(&TokenSpec {
         scopes,
         prefix: req.prefix,
         ttl: ttl.map(Duration::from_secs),
@@ -52,11 +53,11 @@ pub(crate) async fn create_token(
     responses((status = 204), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn revoke_token(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(req): Json<api::RevokeToken>,
 ) -> Result<StatusCode, ApiError> {
     b.require_root("revoke tokens")?;
     s.kms.revoke_token(&req.id)?;
-    b.auth.revoke(&req.id);
+    s.node.auth()?.revoke(&req.id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use crate::{ApiError, AppState, request_id};
 use aunsorm_api::ErrorDetail;
 use aunsorm_api::kms::{self as api, BatchOp, BatchOut, BatchResult};
 use aunsorm_kms::{Kms, deferred};
-use axum::extract::{Extension, State};
+use axum::extract::State;
 
 /// The most operations one batch may hold.
 pub(crate) const MAX_BATCH: usize = 1000;
@@ -37,7 +37,7 @@ fn one(k: &Kms, b: &Bearer, op: &BatchOp) -> Result<BatchOut, ApiError> {
     responses((status = 200, body = api::BatchResults), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn batch(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(req): Json<api::Batch>,
 ) -> Result<Json<api::BatchResults>, ApiError> {
     if req.ops.len() > MAX_BATCH {
@@ -45,7 +45,7 @@ pub(crate) async fn batch(
             "a batch holds at most {MAX_BATCH} operations"
         )));
     }
-    request_id::note_caller(&b.id, "");
+    request_id::note_caller(b.id(), "");
     let c = caller(&b);
     let request = request_id::current();
     let kms = s.kms.clone();

@@ -9,7 +9,7 @@ use aunsorm_api::kms as api;
 use aunsorm_api::{Base64, SecretBase64};
 use aunsorm_crypto::Algorithm;
 use aunsorm_kms::{KeyConfig, KeyOptions, KeyRef, WrappingKeyAlg};
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 /// Create a key.
@@ -17,7 +17,7 @@ use axum::http::StatusCode;
     responses((status = 201, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn create_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(req): Json<api::CreateKey>,
 ) -> Result<(StatusCode, Json<api::KeyInfo>), ApiError> {
     let n = name(&req.name)?;
@@ -41,7 +41,7 @@ pub(crate) async fn create_key(
     responses((status = 200, body = api::KeyList), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn list_keys(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Query(q): Query<api::ListKeys>,
 ) -> Result<Json<api::KeyList>, ApiError> {
     permit(&b, Scope::KmsRead, &q.prefix)?;
@@ -59,7 +59,7 @@ pub(crate) async fn list_keys(
     responses((status = 200, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn show_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
 ) -> Result<Json<api::KeyInfo>, ApiError> {
     let n = name(&n)?;
@@ -73,7 +73,7 @@ pub(crate) async fn show_key(
     responses((status = 204), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn delete_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let n = name(&n)?;
@@ -88,7 +88,7 @@ pub(crate) async fn delete_key(
     responses((status = 200, body = api::Rotated), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn rotate_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
 ) -> Result<Json<api::Rotated>, ApiError> {
     let n = name(&n)?;
@@ -107,7 +107,7 @@ pub(crate) async fn rotate_key(
     responses((status = 200, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn configure_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
     Json(req): Json<api::ConfigureKey>,
 ) -> Result<Json<api::KeyInfo>, ApiError> {
@@ -131,7 +131,7 @@ pub(crate) async fn configure_key(
     responses((status = 201, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn import_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
     Json(req): Json<api::ImportKey>,
 ) -> Result<(StatusCode, Json<api::KeyInfo>), ApiError> {
@@ -160,7 +160,7 @@ pub(crate) async fn import_key(
     responses((status = 200, body = api::ExportedKey), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn export_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
     Query(q): Query<api::VersionQuery>,
 ) -> Result<Json<api::ExportedKey>, ApiError> {
@@ -186,7 +186,7 @@ pub(crate) async fn export_key(
     responses((status = 200, body = api::KeyInfo), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn destroy_version(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path((n, version)): Path<(String, u32)>,
 ) -> Result<Json<api::KeyInfo>, ApiError> {
     let n = name(&n)?;
@@ -205,7 +205,7 @@ pub(crate) async fn destroy_version(
     responses((status = 200, body = api::Attestation), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn attest_key(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
     Query(q): Query<api::VersionQuery>,
 ) -> Result<Json<api::Attestation>, ApiError> {

@@ -51,7 +51,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// Who is calling, for the audit entries of this request.
 fn caller(b: &Bearer) -> Caller {
     Caller {
-        token: Some(b.id.to_string()),
+        token: Some(b.id().to_string()),
         request: Some(request_id::current()),
     }
 }

@@ -10,7 +10,7 @@ use aunsorm_api::SecretBase64;
 use aunsorm_api::kms as api;
 use aunsorm_crypto::{EcdsaFormat, RsaPadding, SignOptions};
 use aunsorm_kms::Kms;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 
 /// Checks the token's `scope` on the key named `key`.
 fn allow(b: &Bearer, scope: Scope, key: &aunsorm_kms::KeyName) -> Result<(), ApiError> {
@@ -162,7 +162,7 @@ pub(crate) fn unwrap_op(k: &Kms, b: &Bearer, r: &api::Unwrap) -> Result<api::Sec
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn sign(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Sign>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     audited(&s, &b, |k| sign_op(k, &b, &r)).await.map(Json)
@@ -173,7 +173,7 @@ pub(crate) async fn sign(
     responses((status = 200, body = api::Verified), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn verify(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Verify>,
 ) -> Result<Json<api::Verified>, ApiError> {
     audited(&s, &b, |k| verify_op(k, &b, &r)).await.map(Json)
@@ -184,7 +184,7 @@ pub(crate) async fn verify(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn encrypt(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Encrypt>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     audited(&s, &b, |k| encrypt_op(k, &b, &r)).await.map(Json)
@@ -195,7 +195,7 @@ pub(crate) async fn encrypt(
     responses((status = 200, body = api::Secret), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn decrypt(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Decrypt>,
 ) -> Result<Json<api::Secret>, ApiError> {
     audited(&s, &b, |k| decrypt_op(k, &b, &r)).await.map(Json)
@@ -206,7 +206,7 @@ pub(crate) async fn decrypt(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn rewrap(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Decrypt>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     audited(&s, &b, |k| rewrap_op(k, &b, &r)).await.map(Json)
@@ -217,7 +217,7 @@ pub(crate) async fn rewrap(
     responses((status = 200, body = api::DatakeyOut), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn datakey(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Datakey>,
 ) -> Result<Json<api::DatakeyOut>, ApiError> {
     audited(&s, &b, |k| datakey_op(k, &b, &r)).await.map(Json)
@@ -228,7 +228,7 @@ pub(crate) async fn datakey(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn hmac(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Hmac>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     audited(&s, &b, |k| hmac_op(k, &b, &r)).await.map(Json)
@@ -239,7 +239,7 @@ pub(crate) async fn hmac(
     responses((status = 200, body = api::Verified), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn hmac_verify(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::HmacVerify>,
 ) -> Result<Json<api::Verified>, ApiError> {
     audited(&s, &b, |k| hmac_verify_op(k, &b, &r))
@@ -252,7 +252,7 @@ pub(crate) async fn hmac_verify(
     responses((status = 200, body = api::Encapsulated), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn encap(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Encap>,
 ) -> Result<Json<api::Encapsulated>, ApiError> {
     audited(&s, &b, |k| encap_op(k, &b, &r)).await.map(Json)
@@ -263,7 +263,7 @@ pub(crate) async fn encap(
     responses((status = 200, body = api::Secret), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn decap(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Decap>,
 ) -> Result<Json<api::Secret>, ApiError> {
     audited(&s, &b, |k| decap_op(k, &b, &r)).await.map(Json)
@@ -274,7 +274,7 @@ pub(crate) async fn decap(
     responses((status = 200, body = api::Versioned), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn wrap(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Wrap>,
 ) -> Result<Json<api::Versioned>, ApiError> {
     audited(&s, &b, |k| wrap_op(k, &b, &r)).await.map(Json)
@@ -285,7 +285,7 @@ pub(crate) async fn wrap(
     responses((status = 200, body = api::Secret), (status = "4XX", body = aunsorm_api::ErrorBody)))]
 pub(crate) async fn unwrap(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Json(r): Json<api::Unwrap>,
 ) -> Result<Json<api::Secret>, ApiError> {
     audited(&s, &b, |k| unwrap_op(k, &b, &r)).await.map(Json)

@@ -9,7 +9,7 @@ use crate::{ApiError, AppState};
 use aunsorm_crypto::{Algorithm, PublicKey};
 use aunsorm_kms::{KeyConfig, KeyInfo, KeyName, KeyOptions, Purpose};
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
@@ -151,7 +151,7 @@ fn version(v: Option<u64>, what: &str) -> Result<Option<u32>, VaultError> {
 /// and answers it, as Vault does.
 pub(super) async fn create(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
     body: Bytes,
 ) -> Result<Response, VaultError> {
@@ -189,7 +189,7 @@ pub(super) async fn create(
 /// `GET /v1/transit/keys/{name}`: the key in Vault's shape.
 pub(super) async fn read(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
 ) -> Result<Response, VaultError> {
     let name = key_name(&n)?;
@@ -206,7 +206,7 @@ pub(super) struct ListQuery {
 /// token may read.
 pub(super) async fn list(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     method: Method,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, VaultError> {
@@ -239,7 +239,7 @@ pub(super) async fn list(
 /// `DELETE /v1/transit/keys/{name}`: only when the key allows deletion.
 pub(super) async fn delete(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
 ) -> Result<StatusCode, VaultError> {
     let name = key_name(&n)?;
@@ -257,7 +257,7 @@ pub(super) async fn delete(
 /// `min_encryption_version`, `deletion_allowed`, `exportable`, `auto_rotate_period`.
 pub(super) async fn config(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
     body: Bytes,
 ) -> Result<Response, VaultError> {
@@ -285,7 +285,7 @@ pub(super) async fn config(
 /// `POST /v1/transit/keys/{name}/rotate`.
 pub(super) async fn rotate(
     State(s): State<AppState>,
-    Extension(b): Extension<Bearer>,
+    b: Bearer,
     Path(n): Path<String>,
 ) -> Result<Response, VaultError> {
     let name = key_name(&n)?;

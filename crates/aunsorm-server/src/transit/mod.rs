@@ -167,7 +167,7 @@ fn envelope_value(data: Value) -> Value {
     })
 }
 
-async fn lookup_self(axum::Extension(b): axum::Extension<Bearer>) -> Response {
+async fn lookup_self(b: Bearer) -> Response {
     let expires = match b.expires() {
         Ok(e) => e,
         Err(e) => return VaultError::from(e).into_response(),
@@ -176,7 +176,7 @@ async fn lookup_self(axum::Extension(b): axum::Extension<Bearer>) -> Response {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     envelope(json!({
-        "accessor": &*b.id,
+        "accessor": &**b.id(),
         "display_name": "aunsorm",
         "entity_id": "",
         "expire_time": expires.map(|t| crate::auth::rfc3339(

@@ -12,7 +12,7 @@ use aunsorm_api::{Base64, SecretBase64};
 use aunsorm_crypto::{Algorithm, AlgorithmKind};
 use aunsorm_kms::Kms;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
@@ -445,10 +445,9 @@ pub(super) fn datakey(
 /// The route of a Transit operation: `POST .../{name}`.
 pub(super) fn route(one: Item) -> MethodRouter<AppState> {
     post(
-        move |State(s): State<AppState>,
-              Extension(b): Extension<Bearer>,
-              Path(n): Path<String>,
-              body: Bytes| async move { respond(answer(&s, &b, &n, &body, one).await) },
+        move |State(s): State<AppState>, b: Bearer, Path(n): Path<String>, body: Bytes| async move {
+            respond(answer(&s, &b, &n, &body, one).await)
+        },
     )
 }
 
@@ -462,7 +461,7 @@ pub(super) type WithSegment =
 pub(super) fn route_with(one: WithSegment, segment: &'static str) -> MethodRouter<AppState> {
     post(
         move |State(s): State<AppState>,
-              Extension(b): Extension<Bearer>,
+              b: Bearer,
               Path(params): Path<HashMap<String, String>>,
               body: Bytes| async move {
             let name = params.get("name").map_or("", String::as_str);
