@@ -233,8 +233,8 @@ fn deferred_results_are_released_once_their_entries_are_durable() {
     let before = kms.log().unwrap().sync().unwrap();
     // Blocking release.
     let caller = |i: usize| Caller {
-        token: Some(format!("tok-{i}")),
-        request: Some(format!("req-{i}")),
+        token: Some(format!("tok-{i}").into()),
+        request: Some(format!("req-{i}").into()),
     };
     let sig = deferred(caller(0), || kms.sign(&r("d/sig"), b"m", b""))
         .wait()

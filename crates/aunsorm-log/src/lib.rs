@@ -17,7 +17,7 @@ pub mod tiles;
 
 pub use checkpoint::Checkpoint;
 pub use error::{LogError, Result};
-pub use event::{Event, KeyEvent, OpEvent};
+pub use event::{Event, KeyEvent, OpEvent, OpRecord};
 pub use log::{
     AuditReport, CHECKPOINT_INTERVAL, CheckpointSigners, Log, MAX_BATCH, QUEUE_CAPACITY, audit,
     audit_bundles, find_entry, prove_inclusion, verified_checkpoint,

@@ -228,12 +228,28 @@ impl Log {
             Event::Key(k) => Some((k.key.clone(), update_for(k))),
             Event::Op(_) => None,
         };
+        self.send(event.to_bytes(), generation)
+    }
+
+    /// [`Self::submit`] for an operation's audit entry, from borrowed fields.
+    ///
+    /// # Errors
+    /// [`LogError::Closed`].
+    pub fn submit_op(&self, op: &crate::OpRecord<'_>) -> Result<Ticket> {
+        self.send(op.to_bytes(), None)
+    }
+
+    fn send(
+        &self,
+        entry: Vec<u8>,
+        generation: Option<(String, GenerationUpdate)>,
+    ) -> Result<Ticket> {
         let (ticket, reply) = ticket::ticket();
         self.tx
             .as_ref()
             .ok_or(LogError::Closed)?
             .send(Msg::Entry(Pending {
-                entry: event.to_bytes(),
+                entry,
                 generation,
                 reply,
             }))

@@ -54,7 +54,8 @@ impl Level {
 }
 
 enum Msg {
-    Line(String),
+    /// One JSON line, its newline included.
+    Line(Vec<u8>),
     /// Answered once every line queued before it is written.
     Flush(SyncSender<()>),
 }
@@ -91,7 +92,7 @@ pub fn init_logs(level: Level) {
                     while let Some(m) = next {
                         match m {
                             Msg::Line(l) => {
-                                let _ = err.write_all(l.as_bytes());
+                                let _ = err.write_all(&l);
                             }
                             Msg::Flush(done) => waiting.push(done),
                         }
@@ -203,10 +204,12 @@ fn emit<T: Serialize>(threshold: Level, line: &T) {
     if threshold > l.level {
         return;
     }
-    let Ok(mut text) = serde_json::to_string(line) else {
+    // Room for an access line (about 250 bytes), so that it is not grown on the way.
+    let mut text = Vec::with_capacity(384);
+    if serde_json::to_writer(&mut text, line).is_err() {
         return;
-    };
-    text.push('\n');
+    }
+    text.push(b'\n');
     match l.tx.try_send(Msg::Line(text)) {
         Ok(()) => {}
         Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {

@@ -5,7 +5,7 @@
 
 use crate::limits::Guard;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,12 +17,13 @@ use std::time::Instant;
 use tower::{Service, ServiceExt};
 
 /// The header carrying the request id both ways.
-pub(crate) const HEADER: &str = "x-request-id";
+/// (A static name: one made from a `&str` is copied for every response.)
+pub(crate) const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What is known about the request in flight.
 #[derive(Debug, Default)]
 pub(crate) struct Ctx {
-    id: String,
+    id: Arc<str>,
     token: OnceLock<Arc<str>>,
     key: OnceLock<String>,
     error: OnceLock<&'static str>,
@@ -34,7 +35,12 @@ tokio::task_local! {
 
 /// The current request's id (empty outside a request).
 pub(crate) fn current() -> String {
-    CTX.try_with(|c| c.id.clone()).unwrap_or_default()
+    CTX.try_with(|c| c.id.to_string()).unwrap_or_default()
+}
+
+/// The current request's id, shared (for audit entries); `None` outside a request.
+pub(crate) fn current_shared() -> Option<Arc<str>> {
+    CTX.try_with(|c| Arc::clone(&c.id)).ok()
 }
 
 /// Notes who is calling and on which key (for the access log).
@@ -139,14 +145,14 @@ where
     let route = req.extensions().get::<MatchedPath>().cloned();
     let id = req
         .headers()
-        .get(HEADER)
+        .get(&HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| well_formed(v))
         .map_or_else(fresh, str::to_owned);
     let header = HeaderValue::from_str(&id).ok();
     let method = req.method().clone();
     let ctx = Arc::new(Ctx {
-        id,
+        id: id.into(),
         ..Ctx::default()
     });
     // The limits run inside the context too, so that their errors carry the request id

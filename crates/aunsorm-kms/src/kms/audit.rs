@@ -6,7 +6,7 @@ use crate::sealed;
 use crate::state::KeyState;
 use crate::{Error, KeyName, Result, Versioned};
 use aunsorm_crypto::{Algorithm, PublicKey, SecretBytes};
-use aunsorm_log::{CheckpointSigners, Event, KeyEvent, Log, NoteSigner, OpEvent, Ticket};
+use aunsorm_log::{CheckpointSigners, Event, KeyEvent, Log, NoteSigner, OpRecord, Ticket};
 use aunsorm_store::{LogStore, Namespace};
 use std::cell::RefCell;
 use std::future::Future;
@@ -22,9 +22,9 @@ const LOG_ML_DSA_44_KEY: (&str, Algorithm) = ("aunsorm/log-ml-dsa-44", Algorithm
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
     /// The capability token's id.
-    pub token: Option<String>,
+    pub token: Option<Arc<str>>,
     /// The request id.
-    pub request: Option<String>,
+    pub request: Option<Arc<str>>,
 }
 
 thread_local! {
@@ -114,7 +114,13 @@ impl<T> Future for Audited<T> {
 /// Appends `event`: waits until it is durable, or inside [`deferred`] hands its ticket
 /// to the caller's [`Audited`].
 fn record(log: &Log, event: &Event) -> Result<()> {
-    let ticket = log.submit(event).map_err(|_| Error::AuditUnavailable)?;
+    hold(log.submit(event))
+}
+
+/// Waits for `submitted`'s entry to be durable, or inside [`deferred`] hands its ticket
+/// to the caller's [`Audited`].
+fn hold(submitted: aunsorm_log::Result<Ticket>) -> Result<()> {
+    let ticket = submitted.map_err(|_| Error::AuditUnavailable)?;
     let ticket = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
         Some(tickets) => {
             tickets.push(ticket);
@@ -277,19 +283,20 @@ impl Kms {
             Some(v) => format!("{name}#v{v}"),
             None => name.to_string(),
         };
-        let caller = CALLER.with(|c| c.borrow().clone()).unwrap_or_default();
-        let event = Event::Op(OpEvent {
-            op: op.into(),
-            key,
-            token: caller.token,
-            request: caller.request,
-            result: match &r {
-                Ok(_) => "ok".into(),
-                Err(e) => e.code().into(),
-            },
-            time_ms: aunsorm_log::event::now_ms(),
+        let submitted = CALLER.with_borrow(|c| {
+            log.submit_op(&OpRecord {
+                op,
+                key: &key,
+                token: c.as_ref().and_then(|c| c.token.as_deref()),
+                request: c.as_ref().and_then(|c| c.request.as_deref()),
+                result: match &r {
+                    Ok(_) => "ok",
+                    Err(e) => e.code(),
+                },
+                time_ms: aunsorm_log::event::now_ms(),
+            })
         });
-        record(&log, &event)?;
+        hold(submitted)?;
         r
     }
 

@@ -51,8 +51,8 @@ pub(crate) fn router() -> Router<AppState> {
 /// Who is calling, for the audit entries of this request.
 fn caller(b: &Bearer) -> Caller {
     Caller {
-        token: Some(b.id().to_string()),
-        request: Some(request_id::current()),
+        token: Some(std::sync::Arc::clone(b.id())),
+        request: request_id::current_shared(),
     }
 }
 
