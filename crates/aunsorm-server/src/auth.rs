@@ -576,6 +576,64 @@ impl TokenAuthority {
     }
 }
 
+/// The fuzz target's entry (`fuzz/fuzz_targets/bearer_token.rs`): the token check on
+/// arbitrary text sent as a token, and on a fixed authority's root token attenuated
+/// with checks made from the input (scopes from its first byte, the prefix from the
+/// rest), each then asked for every scope on a few keys. Nothing may panic, and an
+/// attenuated token may allow no scope and no key outside what it was narrowed to.
+pub(crate) fn fuzz_token(data: &[u8]) {
+    static FIXED: std::sync::OnceLock<Option<(TokenAuthority, String)>> =
+        std::sync::OnceLock::new();
+    let Some((auth, root)) = FIXED.get_or_init(|| {
+        let auth = TokenAuthority::new(&[7u8; 32], []).ok()?;
+        let spec = TokenSpec {
+            scopes: ALL_SCOPES.to_vec(),
+            ..TokenSpec::default()
+        };
+        let (root, _) = auth.mint(&spec).ok()?;
+        Some((auth, root))
+    }) else {
+        return;
+    };
+    const KEYS: [Option<&str>; 5] = [None, Some("k"), Some("team-a/k"), Some(""), Some("a\"b")];
+    let allowed = |t: &str| -> Vec<(Scope, Option<&'static str>)> {
+        let Ok(v) = auth.valid(Some(t)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for scope in ALL_SCOPES {
+            for key in KEYS {
+                if TokenAuthority::permits(&v, scope, key).is_ok() {
+                    out.push((scope, key));
+                }
+            }
+        }
+        out
+    };
+    if let Ok(text) = std::str::from_utf8(data) {
+        allowed(text);
+    }
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let spec = TokenSpec {
+        scopes: ALL_SCOPES
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| first >> i & 1 == 1)
+            .map(|(_, s)| s)
+            .collect(),
+        prefix: String::from_utf8_lossy(rest).into_owned(),
+        ttl: None,
+    };
+    if let Ok(narrowed) = attenuate(root, &spec) {
+        for (scope, key) in allowed(&narrowed) {
+            assert!(spec.scopes.is_empty() || spec.scopes.contains(&scope));
+            assert!(spec.prefix.is_empty() || key.is_none_or(|k| k.starts_with(&spec.prefix)));
+        }
+    }
+}
+
 /// Limits on a token's Datalog run. Facts and iterations keep biscuit's defaults
 /// (they bound what a crafted token can make the server do); the time limit is
 /// biscuit's 1 ms raised to 50 ms: on two busy cores a thread is often preempted for
@@ -801,6 +859,30 @@ mod tests {
             let e = auth.verified_within(&forged, limits).err().unwrap();
             assert_eq!(e.code, "unauthorized");
         }
+    }
+
+    /// The fuzz entry runs on garbage, on a real token's text, and on inputs that
+    /// narrow its root token (its own assertions check what they may allow).
+    #[test]
+    fn the_fuzz_entry_checks_tokens_without_panicking() {
+        for data in [
+            &b""[..],
+            b"not a token",
+            b"\x03team-a/",
+            b"\xffk",
+            b"\x00",
+            b"\x02a\"b",
+        ] {
+            fuzz_token(data);
+        }
+        let auth = TokenAuthority::new(&[7u8; 32], []).unwrap();
+        let (token, _) = auth
+            .mint(&TokenSpec {
+                scopes: vec![Scope::KmsSign],
+                ..TokenSpec::default()
+            })
+            .unwrap();
+        fuzz_token(token.as_bytes());
     }
 
     #[test]

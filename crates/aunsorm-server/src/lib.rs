@@ -35,6 +35,12 @@ pub mod fuzzing {
     pub fn transit_request(data: &[u8]) {
         crate::transit::fuzz_request(data);
     }
+
+    /// The capability token check: arbitrary text as a bearer token, and a root token
+    /// narrowed by checks made from the input.
+    pub fn bearer_token(data: &[u8]) {
+        crate::auth::fuzz_token(data);
+    }
 }
 pub mod transport;
 
