@@ -6,7 +6,9 @@
 # req/s, wrk's p99, the server's own p99 and p99.9 (from its request log, without wrk's
 # coordinated-omission correction; "-" at `warn`), the CPU ticks the hypervisor stole
 # during the cell, and the server's CPU time per request by thread (the runtime
-# workers, the log's committer, the request-log writer), read from /proc.
+# workers, the log's committer, the request-log writer), read from /proc. With
+# AUNSORM_AB_DEV=1 each round starts `serve --dev` instead (keys and log in memory, no
+# disk): the request path alone, without the durable log's share.
 #
 #   bash scripts/server_ab.sh OLD_BIN NEW_BIN
 #   AUNSORM_AB_OPS="ed aes" AUNSORM_AB_CONNS="1 16 64" AUNSORM_AB_ROUNDS=3 AUNSORM_AB_SECS=6 \
@@ -34,14 +36,24 @@ HZ=$(getconf CLK_TCK)
 KIB=$(head -c 1024 /dev/zero | tr '\0' 'a' | base64 -w0)
 
 start() { # bin
-  rm -rf "$work/store"
-  AUNSORM_PASSPHRASE=ab-passphrase "$1" --store "$work/store" --format json operator init >"$work/init.json" 2>/dev/null
-  TOKEN=$(sed -n 's/.*"root_token":"\([^"]*\)".*/\1/p' "$work/init.json")
-  export TOKEN
-  : >"$work/out"
-  AUNSORM_PASSPHRASE=ab-passphrase "$1" --store "$work/store" serve --listen 127.0.0.1:0 \
-    --log-level "${AUNSORM_AB_LOG_LEVEL:-info}" >"$work/out" 2>"$work/log" &
-  pid=$!
+  if [ "${AUNSORM_AB_DEV:-0}" = 1 ]; then
+    : >"$work/out"
+    "$1" serve --dev --listen 127.0.0.1:0 --log-level "${AUNSORM_AB_LOG_LEVEL:-info}" \
+      >"$work/out" 2>"$work/log" &
+    pid=$!
+    for _ in $(seq 1 500); do grep -q '^AUNSORM_TOKEN=' "$work/out" && break; sleep 0.01; done
+    TOKEN=$(sed -n 's/^AUNSORM_TOKEN=//p' "$work/out")
+    export TOKEN
+  else
+    rm -rf "$work/store"
+    AUNSORM_PASSPHRASE=ab-passphrase "$1" --store "$work/store" --format json operator init >"$work/init.json" 2>/dev/null
+    TOKEN=$(sed -n 's/.*"root_token":"\([^"]*\)".*/\1/p' "$work/init.json")
+    export TOKEN
+    : >"$work/out"
+    AUNSORM_PASSPHRASE=ab-passphrase "$1" --store "$work/store" serve --listen 127.0.0.1:0 \
+      --log-level "${AUNSORM_AB_LOG_LEVEL:-info}" >"$work/out" 2>"$work/log" &
+    pid=$!
+  fi
   for _ in $(seq 1 500); do grep -q '^AUNSORM_ADDR=' "$work/out" && break; sleep 0.01; done
   ADDR=$(sed -n 's/^AUNSORM_ADDR=//p' "$work/out")
   for k in ed:ed25519 aes:aes-256-gcm; do
