@@ -667,20 +667,22 @@ mod tests {
         (auth, token, id, no_time)
     }
 
+    /// `token` attenuated to keys under the prefix "k".
+    fn narrowed_to_k(token: &str) -> String {
+        let spec = TokenSpec {
+            prefix: "k".into(),
+            ..TokenSpec::default()
+        };
+        attenuate(token, &spec).unwrap()
+    }
+
     /// A Datalog run cut short by its time limit is an `overloaded` error (503, to be
     /// retried), not a denial, and is not cached: the same request is allowed next.
     #[test]
     fn a_timed_out_run_is_not_a_denial_and_is_not_cached() {
         let (auth, token, _, no_time) = sign_token_and_no_time();
-        // Attenuated (to the prefix "k"), so that its rules go through the Datalog.
-        let token = attenuate(
-            &token,
-            &TokenSpec {
-                prefix: "k".into(),
-                ..TokenSpec::default()
-            },
-        )
-        .unwrap();
+        // Attenuated, so that its rules go through the Datalog.
+        let token = narrowed_to_k(&token);
         let v = auth.valid(Some(&token)).unwrap();
         assert!(v.policy.is_none());
         let e = TokenAuthority::run(&v.token, Scope::KmsSign, Some("k"), &no_time).unwrap_err();
@@ -813,14 +815,7 @@ mod tests {
         };
         let (token, id) = auth.mint(&spec).unwrap();
         let (other, _) = auth.mint(&spec).unwrap();
-        let narrowed = attenuate(
-            &token,
-            &TokenSpec {
-                prefix: "k".into(),
-                ..TokenSpec::default()
-            },
-        )
-        .unwrap();
+        let narrowed = narrowed_to_k(&token);
         let held = auth.valid(Some(&token)).unwrap();
         assert!(auth.valid(Some(&narrowed)).is_ok());
         auth.revoke(&id);
