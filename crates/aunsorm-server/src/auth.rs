@@ -296,7 +296,7 @@ pub struct TokenAuthority {
     root: KeyPair,
     public: PublicKey,
     revoked: RwLock<HashSet<String>>,
-    tokens: Mutex<HashMap<Box<str>, Arc<Verified>>>,
+    tokens: Mutex<TokenCache>,
 }
 
 impl std::fmt::Debug for TokenAuthority {
@@ -306,6 +306,46 @@ impl std::fmt::Debug for TokenAuthority {
 }
 
 const CACHE_LIMIT: usize = 10_000;
+/// Token text the cache holds at most (the parsed tokens take about as much again).
+const CACHE_BYTES: usize = 16 << 20;
+/// Longer tokens are verified on every request, not cached.
+const MAX_CACHED_TOKEN: usize = 64 << 10;
+
+/// Verified tokens by their text, within [`CACHE_LIMIT`] entries and [`CACHE_BYTES`] of
+/// text: a holder can make any number of large attenuations, each a new entry. When
+/// either bound would be passed, the cache starts again empty.
+#[derive(Default)]
+struct TokenCache {
+    map: HashMap<Box<str>, Arc<Verified>>,
+    bytes: usize,
+}
+
+impl TokenCache {
+    fn get(&self, token: &str) -> Option<&Arc<Verified>> {
+        self.map.get(token)
+    }
+
+    fn insert(&mut self, token: &str, v: Arc<Verified>) {
+        if token.len() > MAX_CACHED_TOKEN {
+            return;
+        }
+        if self.map.len() >= CACHE_LIMIT || self.bytes + token.len() > CACHE_BYTES {
+            self.clear();
+        }
+        if self.map.insert(token.into(), v).is_none() {
+            self.bytes += token.len();
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Arc<Verified>> {
+        self.map.values()
+    }
+
+    fn clear(&mut self) {
+        self.map.clear();
+        self.bytes = 0;
+    }
+}
 /// Verdicts kept per attenuated token.
 const VERDICT_LIMIT: usize = 1024;
 const VERDICT_TTL: Duration = Duration::from_secs(1);
@@ -323,7 +363,7 @@ impl TokenAuthority {
             public: root.public(),
             root,
             revoked: RwLock::new(revoked.into_iter().collect()),
-            tokens: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(TokenCache::default()),
         })
     }
 
@@ -431,10 +471,7 @@ impl TokenAuthority {
             .unwrap_or_else(PoisonError::into_inner)
             .contains(&*v.id);
         v.revoked.store(revoked, Ordering::Release);
-        if m.len() >= CACHE_LIMIT {
-            m.clear();
-        }
-        m.insert(token.into(), Arc::clone(&v));
+        m.insert(token, Arc::clone(&v));
         Ok(v)
     }
 
@@ -842,7 +879,7 @@ mod tests {
         let (auth, token, id, no_time) = sign_token_and_no_time();
         let e = auth.verified_within(&token, &no_time).err().unwrap();
         assert_eq!(e.code, "overloaded");
-        assert!(auth.tokens.lock().unwrap().is_empty());
+        assert!(auth.tokens.lock().unwrap().map.is_empty());
         let v = auth.valid(Some(&token)).unwrap();
         assert_eq!(&*v.id, id);
         // A forged token is still a 401, whatever the limits.
@@ -854,6 +891,39 @@ mod tests {
             let e = auth.verified_within(&forged, limits).err().unwrap();
             assert_eq!(e.code, "unauthorized");
         }
+    }
+
+    /// The token cache stays within its bounds: it starts again empty rather than hold
+    /// more than its bytes of token text, and does not keep a token over its size limit.
+    #[test]
+    fn the_token_cache_is_bounded_in_bytes() {
+        let auth = TokenAuthority::new(&[9u8; 32], []).unwrap();
+        let (token, _) = auth
+            .mint(&TokenSpec {
+                scopes: vec![Scope::KmsRead],
+                ..TokenSpec::default()
+            })
+            .unwrap();
+        let v = auth.valid(Some(&token)).unwrap();
+        let mut cache = TokenCache::default();
+        let big = "x".repeat(MAX_CACHED_TOKEN);
+        for i in 0..(CACHE_BYTES / MAX_CACHED_TOKEN) * 3 {
+            cache.insert(&format!("{i}{big}")[..MAX_CACHED_TOKEN], Arc::clone(&v));
+            assert!(cache.bytes <= CACHE_BYTES);
+            assert_eq!(
+                cache.bytes,
+                cache.map.keys().map(|k| k.len()).sum::<usize>()
+            );
+        }
+        assert!(!cache.map.is_empty());
+        let huge = "y".repeat(MAX_CACHED_TOKEN + 1);
+        cache.clear();
+        cache.insert(&huge, Arc::clone(&v));
+        assert!(cache.map.is_empty());
+        // The same token again takes no more room.
+        cache.insert(&token, Arc::clone(&v));
+        cache.insert(&token, v);
+        assert_eq!(cache.bytes, token.len());
     }
 
     /// The fuzz entry runs on garbage, on a real token's text, and on inputs that
