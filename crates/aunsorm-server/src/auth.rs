@@ -101,12 +101,16 @@ pub struct TokenSpec {
     pub ttl: Option<Duration>,
 }
 
-fn quoted(s: &str) -> Result<String, ApiError> {
-    // Key names and prefixes are plain ASCII without quotes or backslashes; refuse
-    // anything else rather than escape it into Datalog.
-    if s.bytes()
+/// Whether `s` can be written as a Datalog string as it is: key names and prefixes are
+/// plain ASCII without quotes or backslashes; anything else is refused rather than
+/// escaped into Datalog.
+fn writable(s: &str) -> bool {
+    s.bytes()
         .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-    {
+}
+
+fn quoted(s: &str) -> Result<String, ApiError> {
+    if writable(s) {
         Ok(format!("\"{s}\""))
     } else {
         Err(ApiError::invalid("prefix: printable ASCII without quotes"))
@@ -231,7 +235,7 @@ impl Policy {
     /// prefix; a route without a key needs the scope alone.
     fn allows(&self, scope: Scope, key: Option<&str>) -> bool {
         self.scopes & scope.bit() != 0
-            && key.is_none_or(|k| quoted(k).is_ok() && k.starts_with(&*self.prefix))
+            && key.is_none_or(|k| writable(k) && k.starts_with(&*self.prefix))
     }
 }
 
@@ -305,6 +309,7 @@ impl std::fmt::Debug for TokenAuthority {
     }
 }
 
+/// Verified tokens the cache holds at most.
 const CACHE_LIMIT: usize = 10_000;
 /// Token text the cache holds at most (the parsed tokens take about as much again).
 const CACHE_BYTES: usize = 16 << 20;
@@ -346,6 +351,7 @@ impl TokenCache {
         self.bytes = 0;
     }
 }
+
 /// Verdicts kept per attenuated token.
 const VERDICT_LIMIT: usize = 1024;
 const VERDICT_TTL: Duration = Duration::from_secs(1);
@@ -473,14 +479,6 @@ impl TokenAuthority {
         v.revoked.store(revoked, Ordering::Release);
         m.insert(token, Arc::clone(&v));
         Ok(v)
-    }
-
-    /// When a valid token expires (Unix seconds; `None` for no expiry).
-    ///
-    /// # Errors
-    /// `unauthorized` for a missing, malformed, forged, expired or revoked token.
-    pub fn expiry(&self, token: &str) -> Result<Option<u64>, ApiError> {
-        self.valid(Some(token)).map(|v| v.expires)
     }
 
     /// Checks that `token` is present, signed by this authority, unexpired and not
@@ -787,7 +785,7 @@ mod tests {
                                 scopes.contains(&scope)
                                     && match key {
                                         None => true,
-                                        Some(k) => k.starts_with(prefix) && quoted(k).is_ok(),
+                                        Some(k) => k.starts_with(prefix) && writable(k),
                                     }
                             );
                             checked += 1;

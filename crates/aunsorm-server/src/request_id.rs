@@ -16,8 +16,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use tower::{Service, ServiceExt};
 
-/// The header carrying the request id both ways.
-/// (A static name: one made from a `&str` is copied for every response.)
+/// The header carrying the request id both ways. A static name: one made from a `&str`
+/// is copied into every response.
 pub(crate) const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What is known about the request in flight.
