@@ -7,7 +7,7 @@ use crate::{Failure, usage};
 use aunsorm_server::auth::{ALL_SCOPES, TokenSpec};
 use aunsorm_server::config::{Config, LimitsConfig, TlsConfig};
 use aunsorm_server::obs::{self, Level};
-use aunsorm_server::{AppState, Node, Transport};
+use aunsorm_server::{AppState, Node, Transport, Workers};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,6 +43,10 @@ pub(crate) struct ServeArgs {
     /// Requests a token may make at once beyond its rate.
     #[arg(long, env = "AUNSORM_BURST")]
     burst: Option<f64>,
+    /// Threads serving connections, each with a runtime of its own (default: one per
+    /// CPU).
+    #[arg(long, env = "AUNSORM_WORKERS")]
+    workers: Option<usize>,
     /// error, warn or info (info logs one JSON line per request).
     #[arg(long, env = "AUNSORM_LOG_LEVEL")]
     log_level: Option<String>,
@@ -69,6 +73,7 @@ impl ServeArgs {
             listen: self.listen.clone(),
             log_level: self.log_level.clone(),
             checkpoint_interval_secs: None,
+            workers: self.workers,
             limits: LimitsConfig {
                 body: self.body_limit,
                 concurrency: self.concurrency,
@@ -135,17 +140,19 @@ pub(crate) fn serve(st: &StoreArgs, a: &ServeArgs) -> Result<(), Failure> {
     } else {
         "http"
     };
-    // The runtime's workers tell the log's committer when they go idle, so that it
-    // gathers larger batches under load and commits at once otherwise
-    // (aunsorm_log::pacing).
-    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    aunsorm_log::pacing::enable(workers);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .on_thread_park(aunsorm_log::pacing::worker_idle)
-        .on_thread_unpark(aunsorm_log::pacing::worker_busy)
-        .enable_all()
-        .build()?;
+    // One single-threaded runtime per worker thread, this one included; connections are
+    // spread over them and stay where they start (aunsorm_server::transport). Each tells
+    // the log's committer when it goes idle, so that it gathers larger batches under
+    // load and commits at once otherwise (aunsorm_log::pacing).
+    aunsorm_log::pacing::enable(settings.workers);
+    let paced = |b: &mut tokio::runtime::Builder| {
+        b.on_thread_park(aunsorm_log::pacing::worker_idle)
+            .on_thread_unpark(aunsorm_log::pacing::worker_busy);
+    };
+    let mut b = tokio::runtime::Builder::new_current_thread();
+    paced(b.enable_all());
+    let rt = b.build()?;
+    let workers = Workers::start(settings.workers - 1, paced)?;
     let result = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -173,14 +180,15 @@ pub(crate) fn serve(st: &StoreArgs, a: &ServeArgs) -> Result<(), Failure> {
             Arc::clone(&node),
             settings.checkpoint_interval,
         ));
-        let r = aunsorm_server::serve(listener, app, transport, shutdown_signal())
+        let r = aunsorm_server::serve_on(listener, app, transport, &workers, shutdown_signal())
             .await
             .map_err(Failure::from);
         saver.abort();
         r
     });
-    // In-flight requests are done: save the checkpoint, close the log (every queued
-    // entry committed), and zeroize the keys.
+    // In-flight requests are done: stop the worker threads, save the checkpoint, close
+    // the log (every queued entry committed), and zeroize the keys.
+    drop(workers);
     node.seal();
     obs::event(Level::Info, "stopped", None);
     obs::flush();

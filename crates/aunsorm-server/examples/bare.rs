@@ -4,7 +4,10 @@
 //! operation; `scripts/loadbench.sh` measures the real server against it.
 //!
 //! `cargo run --release -p aunsorm-server --example bare -- 127.0.0.1:0` prints
-//! `AUNSORM_ADDR=http://...`.
+//! `AUNSORM_ADDR=http://...`. It serves with `axum::serve` on Tokio's multi-threaded
+//! runtime; with `AUNSORM_BARE_PER_THREAD=1` it serves with the server's own accept loop
+//! and threads instead (one single-threaded runtime per CPU, `aunsorm_server::Workers`),
+//! the layout `aunsorm serve` uses, so that both layouts' limits can be measured.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark tool
 
 use aunsorm_api::kms::{Encap, Encapsulated, Encrypt, Sign, Versioned};
@@ -103,6 +106,24 @@ fn main() {
         .route("/v1/kms/encrypt", post(encrypt))
         .route("/v1/kms/encap", post(encap))
         .with_state(keys);
+    if std::env::var_os("AUNSORM_BARE_PER_THREAD").is_some() {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let workers = aunsorm_server::Workers::start(threads - 1, |_| {}).unwrap();
+        rt.block_on(async {
+            let l = tokio::net::TcpListener::bind(&listen).await.unwrap();
+            println!("AUNSORM_ADDR=http://{}", l.local_addr().unwrap());
+            std::io::stdout().flush().unwrap();
+            let transport = aunsorm_server::Transport::default();
+            aunsorm_server::serve_on(l, app, transport, &workers, std::future::pending())
+                .await
+                .unwrap();
+        });
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,6 +6,7 @@
 //! listen = "127.0.0.1:8200"       # port 0: any free port
 //! log_level = "info"              # error | warn | info (info: one line per request)
 //! checkpoint_interval_secs = 5    # how often the log checkpoint is saved to disk
+//! workers = 2                     # threads serving connections (default: one per CPU)
 //!
 //! [limits]
 //! body = 1048576                  # largest request body, bytes
@@ -34,6 +35,8 @@ use std::time::Duration;
 pub const DEFAULT_STORE: &str = "aunsorm-data";
 /// Where the server listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8200";
+/// The most threads `workers` may ask for.
+pub const MAX_WORKERS: usize = 1024;
 
 /// The configuration as written: every field optional, so that layers can be merged.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -47,6 +50,8 @@ pub struct Config {
     pub log_level: Option<String>,
     /// Seconds between checkpoint saves.
     pub checkpoint_interval_secs: Option<u64>,
+    /// Threads serving connections.
+    pub workers: Option<usize>,
     /// Protection.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -119,6 +124,7 @@ impl Config {
             checkpoint_interval_secs: over
                 .checkpoint_interval_secs
                 .or(self.checkpoint_interval_secs),
+            workers: over.workers.or(self.workers),
             limits: LimitsConfig {
                 body: o.body.or(l.body),
                 concurrency: o.concurrency.or(l.concurrency),
@@ -170,6 +176,11 @@ impl Config {
         limits
             .validate()
             .map_err(|e| invalid(format!("limits: {}", e.message)))?;
+        let workers = match self.workers {
+            None => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            Some(n) if (1..=MAX_WORKERS).contains(&n) => n,
+            Some(_) => return Err(invalid(format!("workers must be 1 to {MAX_WORKERS}"))),
+        };
         let tls = match &self.tls {
             None => None,
             Some(t) => Some(crate::transport::tls_config(t)?),
@@ -191,6 +202,7 @@ impl Config {
                 l.header_timeout_secs,
                 Duration::from_secs(10),
             )?,
+            workers,
             limits,
             tls,
         })
@@ -210,6 +222,8 @@ pub struct Settings {
     pub checkpoint_interval: Duration,
     /// Time allowed to send a request head.
     pub header_timeout: Duration,
+    /// Threads serving connections (each with a runtime of its own).
+    pub workers: usize,
     /// Protection.
     pub limits: Limits,
     /// TLS, when configured.
@@ -221,6 +235,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("store", &self.store)
             .field("listen", &self.listen)
+            .field("workers", &self.workers)
             .field("limits", &self.limits)
             .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
@@ -234,7 +249,7 @@ mod tests {
     #[test]
     fn layers_merge_and_bad_values_are_named() {
         let file: Config = toml::from_str(
-            "listen = \"127.0.0.1:9000\"\nlog_level = \"warn\"\n[limits]\nbody = 10\nrate = 5\n",
+            "listen = \"127.0.0.1:9000\"\nlog_level = \"warn\"\nworkers = 3\n[limits]\nbody = 10\nrate = 5\n",
         )
         .unwrap_or_default();
         assert_eq!(file.limits.body, Some(10));
@@ -251,14 +266,17 @@ mod tests {
                 s.limits.rate,
                 s.limits.burst,
                 s.log_level,
+                s.workers,
             )
         });
-        assert_eq!(got, Ok((0, 10, 5.0, 5.0, Level::Warn)));
+        assert_eq!(got, Ok((0, 10, 5.0, 5.0, Level::Warn, 3)));
 
         for (text, needle) in [
             ("listen = \"localhost\"", "listen"),
             ("log_level = \"loud\"", "log level"),
             ("[limits]\nbody = 0", "body_limit"),
+            ("workers = 0", "workers"),
+            ("workers = 5000", "workers"),
             ("[limits]\ntimeout_secs = 0", "timeout_secs"),
             ("[limits]\nrate = -1", "rate"),
             ("nonsense = 1", "unknown field"),

@@ -49,7 +49,7 @@ pub use kms::key_info;
 pub use limits::{DEFAULT_BODY_LIMIT, Limits};
 pub use node::Node;
 pub use openapi::openapi;
-pub use transport::{Transport, serve};
+pub use transport::{Transport, Workers, serve, serve_on};
 
 use aunsorm_kms::Kms;
 use axum::Router;

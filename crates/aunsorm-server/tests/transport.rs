@@ -1,11 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // tests may unwrap
 //! The accept loop on a real loopback socket: TLS with the Rust client, mutual TLS
-//! (no client certificate: no request), and slow clients cut off at the header
-//! timeout while everyone else is served.
+//! (no client certificate: no request), slow clients cut off at the header timeout
+//! while everyone else is served, and connections spread over the worker threads and
+//! closed on every thread at shutdown. The server here runs as `aunsorm serve` does: on
+//! its own thread's runtime plus one worker thread, so that every test has connections
+//! on both.
 
 use aunsorm_server::config::TlsConfig;
 use aunsorm_server::transport::tls_config;
-use aunsorm_server::{AppState, Limits, Node, Transport, router, serve};
+use aunsorm_server::{AppState, Limits, Node, Transport, Workers, router, serve_on};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -47,17 +50,34 @@ impl Pki {
     }
 }
 
-/// Starts the server on a free loopback port; returns its address and a stop switch.
-async fn start(transport: Transport) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+struct Server {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    workers: Arc<Workers>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the server on a free loopback port, on this runtime and one worker thread.
+async fn start(transport: Transport) -> Server {
     let node = Arc::new(Node::dev().unwrap());
     let app = router(AppState::new(node, Limits::default()));
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(l, app, transport, async {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let workers = Arc::new(Workers::start(1, |_| {}).unwrap());
+    let w = Arc::clone(&workers);
+    let done = tokio::spawn(async move {
+        serve_on(l, app, transport, &w, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Server {
+        addr,
+        stop,
+        workers,
+        done,
+    }
 }
 
 fn client(addr: std::net::SocketAddr, pki: &Pki, cert: bool) -> aunsorm_client::Client {
@@ -80,7 +100,7 @@ async fn tls_and_mutual_tls() {
         })
         .unwrap()
     };
-    let (addr, stop) = start(Transport {
+    let Server { addr, stop, .. } = start(Transport {
         tls: Some(tls(None)),
         ..Transport::default()
     })
@@ -98,7 +118,7 @@ async fn tls_and_mutual_tls() {
     assert!(client(addr, &other, false).health().await.is_err());
     let _ = stop.send(());
 
-    let (addr, stop) = start(Transport {
+    let Server { addr, stop, .. } = start(Transport {
         tls: Some(tls(Some(&pki.path("ca.pem")))),
         ..Transport::default()
     })
@@ -120,7 +140,7 @@ async fn tls_and_mutual_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_clients_are_cut_off_and_others_are_served() {
-    let (addr, stop) = start(Transport {
+    let Server { addr, stop, .. } = start(Transport {
         header_timeout: Some(Duration::from_millis(500)),
         ..Transport::default()
     })
@@ -156,4 +176,98 @@ async fn slow_clients_are_cut_off_and_others_are_served() {
     assert_eq!(closed, 10);
     assert!(started.elapsed() < Duration::from_secs(4));
     let _ = stop.send(());
+}
+
+/// Sends a health request on `s` and reads the response head and body (keep-alive).
+fn health(s: &mut std::net::TcpStream) -> String {
+    s.write_all(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // One response: the head, then a JSON body that ends with `}`.
+    while !(got.windows(4).any(|w| w == b"\r\n\r\n") && got.ends_with(b"}")) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(got).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_spread_over_threads_and_all_closed_at_shutdown() {
+    let Server {
+        addr,
+        stop,
+        workers,
+        done,
+    } = start(Transport::default()).await;
+    let mut conns = tokio::task::spawn_blocking(move || {
+        (0..6)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let r = health(&mut s);
+                assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+                s
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    // Handed out in turn while they are all open: three on each thread.
+    assert_eq!(workers.open(), vec![3]);
+    // Each connection still serves, wherever it lives.
+    let mut conns = tokio::task::spawn_blocking(move || {
+        for s in &mut conns {
+            assert!(health(s).starts_with("HTTP/1.1 200"));
+        }
+        conns
+    })
+    .await
+    .unwrap();
+    // The first and third went to the worker thread; once they close, the next
+    // connection goes there, where fewer are open.
+    drop(conns.remove(2));
+    drop(conns.remove(0));
+    for _ in 0..500 {
+        if workers.open() == vec![1] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(workers.open(), vec![1]);
+    let conns = tokio::task::spawn_blocking(move || {
+        let mut conns = conns;
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert!(health(&mut s).starts_with("HTTP/1.1 200"));
+        conns.push(s);
+        conns
+    })
+    .await
+    .unwrap();
+    assert_eq!(workers.open(), vec![2]);
+    let _ = stop.send(());
+    // Shutdown closes idle connections on both threads, and serve returns.
+    let closed = tokio::task::spawn_blocking(move || {
+        conns
+            .into_iter()
+            .map(|mut s| {
+                let mut buf = Vec::new();
+                s.read_to_end(&mut buf)
+                    .map(|_| buf.is_empty())
+                    .unwrap_or(false)
+            })
+            .filter(|closed| *closed)
+            .count()
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, 5);
+    tokio::time::timeout(Duration::from_secs(5), done)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(workers.open(), vec![0]);
 }
