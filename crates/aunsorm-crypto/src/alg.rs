@@ -158,6 +158,31 @@ impl Algorithm {
         matches!(self.kind(), AlgorithmKind::Aead | AlgorithmKind::Mac)
     }
 
+    /// Whether one private-key operation (a signature, an RSA decryption) takes
+    /// milliseconds rather than microseconds: RSA and SLH-DSA. A server runs those off
+    /// its async threads, where they would hold up every other request of the thread.
+    pub const fn is_slow_private_op(self) -> bool {
+        use Algorithm::*;
+        matches!(
+            self,
+            Rsa2048
+                | Rsa3072
+                | Rsa4096
+                | SlhDsaSha2_128s
+                | SlhDsaSha2_128f
+                | SlhDsaSha2_192s
+                | SlhDsaSha2_192f
+                | SlhDsaSha2_256s
+                | SlhDsaSha2_256f
+                | SlhDsaShake128s
+                | SlhDsaShake128f
+                | SlhDsaShake192s
+                | SlhDsaShake192f
+                | SlhDsaShake256s
+                | SlhDsaShake256f
+        )
+    }
+
     /// Whether the algorithm can sign.
     pub const fn can_sign(self) -> bool {
         matches!(self.kind(), AlgorithmKind::Signature | AlgorithmKind::Rsa)

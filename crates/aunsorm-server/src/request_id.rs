@@ -43,6 +43,16 @@ pub(crate) fn current_shared() -> Option<Arc<str>> {
     CTX.try_with(|c| Arc::clone(&c.id)).ok()
 }
 
+/// `f`, made to run within the current request's context on another thread (the
+/// blocking pool), so that what it notes reaches the access log.
+pub(crate) fn carried<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let ctx = CTX.try_with(Arc::clone).ok();
+    move || match ctx {
+        Some(c) => CTX.sync_scope(c, f),
+        None => f(),
+    }
+}
+
 /// Notes who is calling and on which key (for the access log).
 pub(crate) fn note_caller(token: &Arc<str>, key: &str) {
     let _ = CTX.try_with(|c| {
@@ -185,6 +195,28 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carried_work_sees_the_request_context_on_another_thread() {
+        let ctx = Arc::new(Ctx {
+            id: "abc".into(),
+            ..Ctx::default()
+        });
+        let work = CTX.sync_scope(Arc::clone(&ctx), || {
+            carried(|| {
+                note_error("boom");
+                current()
+            })
+        });
+        let id = std::thread::spawn(work).join().unwrap_or_default();
+        assert_eq!(id, "abc");
+        assert_eq!(ctx.error.get().copied(), Some("boom"));
+        // Outside a request it runs without one.
+        assert_eq!(
+            std::thread::spawn(carried(current)).join().ok(),
+            Some(String::new())
+        );
+    }
 
     #[test]
     fn fresh_ids_are_distinct_well_formed_and_share_the_process_prefix() {

@@ -271,3 +271,80 @@ async fn connections_are_spread_over_threads_and_all_closed_at_shutdown() {
         .unwrap();
     assert_eq!(workers.open(), vec![0]);
 }
+
+/// On one thread alone (this test's single-threaded runtime, no worker threads), a slow
+/// signature (SLH-DSA, run on the blocking pool) and a request sent after it are both
+/// answered. (Which comes first does not show whether the signature ran inline: its
+/// answer waits for its audit entry either way. `Kms::is_quick`'s own test covers the
+/// choice.)
+#[tokio::test]
+async fn a_slow_signature_and_a_request_after_it_are_both_answered() {
+    use aunsorm_server::auth::{ALL_SCOPES, TokenSpec};
+    let node = Arc::new(Node::dev().unwrap());
+    let (token, _) = node
+        .auth()
+        .unwrap()
+        .mint(&TokenSpec {
+            scopes: ALL_SCOPES.to_vec(),
+            ..TokenSpec::default()
+        })
+        .unwrap();
+    let app = router(AppState::new(node, Limits::default()));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        serve_on(l, app, Transport::default(), &Workers::none(), async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    let c = aunsorm_client::Client::builder(format!("http://{addr}"))
+        .token(token.clone())
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    c.create_key(&aunsorm_api::kms::CreateKey {
+        name: "slow".into(),
+        alg: "slh-dsa-sha2-128s".into(),
+        exportable: false,
+        deletion_allowed: false,
+        not_after: None,
+        auto_rotate_secs: 0,
+    })
+    .await
+    .unwrap();
+    // Both requests are in the server's socket buffers, the signature's first, before
+    // either answer is read; each answer is read on a thread of its own.
+    let body = format!("{{\"key\":\"slow\",\"message\":\"{}\"}}", "QUJD".repeat(8));
+    let sign_request = format!(
+        "POST /v1/kms/sign HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (signed, healthy) = tokio::task::spawn_blocking(move || {
+        let answer = |mut s: std::net::TcpStream| {
+            std::thread::spawn(move || {
+                let mut got = String::new();
+                s.read_to_string(&mut got).unwrap();
+                got
+            })
+        };
+        let mut sign = std::net::TcpStream::connect(addr).unwrap();
+        sign.write_all(sign_request.as_bytes()).unwrap();
+        let mut health = std::net::TcpStream::connect(addr).unwrap();
+        health
+            .write_all(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let (sign, health) = (answer(sign), answer(health));
+        (sign.join().unwrap(), health.join().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(signed.starts_with("HTTP/1.1 200"), "{signed}");
+    assert!(signed.contains("\"value\":\"aunsorm:v1:"), "{signed}");
+    assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
+    let _ = stop.send(());
+    done.await.unwrap().unwrap();
+}

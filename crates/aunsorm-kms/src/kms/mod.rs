@@ -567,6 +567,18 @@ impl Kms {
         })
     }
 
+    /// Whether a private-key operation on `name` is quick: the key is loaded already
+    /// (no storage read first) and its algorithm is not slow
+    /// ([`Algorithm::is_slow_private_op`]). A server runs the other calls off its async
+    /// threads. Reads the key cache only; `false` when sealed (nothing is loaded then).
+    pub fn is_quick(&self, name: &KeyName) -> bool {
+        self.cache
+            .read()
+            .ok()
+            .and_then(|c| c.get(name).map(|l| !l.header.alg.is_slow_private_op()))
+            .unwrap_or(false)
+    }
+
     /// Public facts about a key.
     ///
     /// # Errors
@@ -1029,6 +1041,32 @@ mod tests {
 
     fn cached(kms: &Kms, n: &KeyName) -> Option<Weak<Loaded>> {
         kms.cache.read().unwrap().get(n).map(Arc::downgrade)
+    }
+
+    #[test]
+    fn quick_keys_are_loaded_keys_of_fast_algorithms() {
+        let kms = unsealed();
+        let (fast, slow, rsa): (KeyName, KeyName, KeyName) = (
+            "fast".parse().unwrap(),
+            "slow".parse().unwrap(),
+            "rsa".parse().unwrap(),
+        );
+        assert!(!kms.is_quick(&fast), "unknown key");
+        for (n, alg) in [
+            (&fast, Algorithm::Ed25519),
+            (&slow, Algorithm::SlhDsaSha2_128f),
+            (&rsa, Algorithm::Rsa2048),
+        ] {
+            kms.create(n, alg, &KeyOptions::default()).unwrap();
+            kms.sign(&KeyRef::from(n.clone()), b"m", b"").unwrap();
+            assert!(cached(&kms, n).is_some());
+        }
+        assert!(kms.is_quick(&fast));
+        assert!(!kms.is_quick(&slow));
+        assert!(!kms.is_quick(&rsa));
+        // Sealed, nothing is loaded.
+        kms.seal();
+        assert!(!kms.is_quick(&fast));
     }
 
     #[test]

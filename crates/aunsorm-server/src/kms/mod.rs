@@ -82,6 +82,31 @@ pub(crate) async fn audited<T>(
     deferred(caller(b), || Ok(f(&s.kms))).await?
 }
 
+/// Whether a private-key operation on `key` (a key reference) may run on the request's
+/// task: the key is loaded and quick to use ([`Kms::is_quick`]). A reference that does
+/// not parse is quick: its error comes at once.
+pub(crate) fn quick(s: &AppState, key: &str) -> bool {
+    key_ref(key).map_or(true, |k| s.kms.is_quick(&k.name))
+}
+
+/// [`audited`] for a private-key operation: on this task when `quick` (see [`quick`]),
+/// else on the blocking pool (RSA, SLH-DSA, a key still to be read from storage), where
+/// it holds up no other request of this thread.
+pub(crate) async fn audited_private<T: Send + 'static>(
+    s: &AppState,
+    b: Bearer,
+    quick: bool,
+    f: impl FnOnce(&Kms, &Bearer) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if quick {
+        return audited(s, &b, |k| f(k, &b)).await;
+    }
+    let kms = s.kms.clone();
+    let c = caller(&b);
+    let audited = blocking(request_id::carried(move || deferred(c, || Ok(f(&kms, &b))))).await?;
+    audited.await?
+}
+
 /// Runs a slow KMS call (key generation, RSA) on the blocking pool.
 pub(crate) async fn run_blocking<T: Send + 'static>(
     s: &AppState,

@@ -2,7 +2,7 @@
 //! shared by its route and by [`super::batch`]; the routes run it inside
 //! [`super::audited`].
 
-use super::{audited, bytes, key_ref, name, out, versioned};
+use super::{audited, audited_private, bytes, key_ref, name, out, quick, versioned};
 use crate::auth::{Bearer, Scope};
 use crate::json::Json;
 use crate::{ApiError, AppState};
@@ -165,7 +165,10 @@ pub(crate) async fn sign(
     b: Bearer,
     Json(r): Json<api::Sign>,
 ) -> Result<Json<api::Versioned>, ApiError> {
-    audited(&s, &b, |k| sign_op(k, &b, &r)).await.map(Json)
+    let quick = quick(&s, &r.key);
+    audited_private(&s, b, quick, move |k, b| sign_op(k, b, &r))
+        .await
+        .map(Json)
 }
 
 /// Verify a signature.
@@ -198,7 +201,10 @@ pub(crate) async fn decrypt(
     b: Bearer,
     Json(r): Json<api::Decrypt>,
 ) -> Result<Json<api::Secret>, ApiError> {
-    audited(&s, &b, |k| decrypt_op(k, &b, &r)).await.map(Json)
+    let quick = quick(&s, &r.key);
+    audited_private(&s, b, quick, move |k, b| decrypt_op(k, b, &r))
+        .await
+        .map(Json)
 }
 
 /// Re-encrypt a ciphertext under the key's newest version.
