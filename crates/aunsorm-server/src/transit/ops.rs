@@ -5,7 +5,7 @@
 use super::keys::{flag, key_name, number, object, text};
 use super::{VaultError, envelope, from_vault, to_vault};
 use crate::auth::Bearer;
-use crate::kms::{audited, ops as kms};
+use crate::kms::{audited_private, ops as kms};
 use crate::{ApiError, AppState};
 use aunsorm_api::kms as api;
 use aunsorm_api::{Base64, SecretBase64};
@@ -88,26 +88,30 @@ pub(super) type Item = fn(&Kms, &Bearer, &str, &Map<String, Value>) -> Result<Va
 /// Runs `one` on the request or on each item of its `batch_input`, all in one audited
 /// step, and answers as Vault does: a single result is the data; batch results go in
 /// `batch_results`, a failed item as `{"error": ...}`, and the answer is 400 if any
-/// item failed (or `partial_failure_response_code` when some succeeded).
+/// item failed (or `partial_failure_response_code` when some succeeded). A batch, or
+/// one item on a key that is slow to use or not yet loaded, runs on the blocking pool
+/// (`crate::kms::audited_private`).
 async fn answer(
     s: &AppState,
-    b: &Bearer,
+    b: Bearer,
     name: &str,
     body: &Bytes,
-    one: impl Fn(&Kms, &Bearer, &str, &Map<String, Value>) -> Result<Value, VaultError>,
+    one: impl Fn(&Kms, &Bearer, &str, &Map<String, Value>) -> Result<Value, VaultError> + Send + 'static,
 ) -> Result<Response, VaultError> {
     let m = object(body)?;
     let name = key_name(name)?.to_string();
     let batch = items(&m)?;
     let partial = number(&m, "partial_failure_response_code")?;
-    let results = audited(s, b, |k| {
+    let is_batch = batch.is_some();
+    let quick = !is_batch && crate::kms::quick(s, &name);
+    let results = audited_private(s, b, quick, move |k, b| {
         Ok(match &batch {
             None => vec![one(k, b, &name, &m)],
             Some(items) => items.iter().map(|i| one(k, b, &name, i)).collect(),
         })
     })
     .await?;
-    let Some(_) = batch else {
+    if !is_batch {
         let mut results = results;
         return results.pop().map_or_else(
             || {
@@ -118,7 +122,7 @@ async fn answer(
             },
             |r| r.map(envelope),
         );
-    };
+    }
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let failed = results.len() - ok;
     let out: Vec<Value> = results
@@ -446,7 +450,7 @@ pub(super) fn datakey(
 pub(super) fn route(one: Item) -> MethodRouter<AppState> {
     post(
         move |State(s): State<AppState>, b: Bearer, Path(n): Path<String>, body: Bytes| async move {
-            respond(answer(&s, &b, &n, &body, one).await)
+            respond(answer(&s, b, &n, &body, one).await)
         },
     )
 }
@@ -465,10 +469,11 @@ pub(super) fn route_with(one: WithSegment, segment: &'static str) -> MethodRoute
               Path(params): Path<HashMap<String, String>>,
               body: Bytes| async move {
             let name = params.get("name").map_or("", String::as_str);
-            let second = params.get(segment).map(String::as_str);
-            let one =
-                |k: &Kms, b: &Bearer, n: &str, m: &Map<String, Value>| one(k, b, n, m, second);
-            respond(answer(&s, &b, name, &body, one).await)
+            let second = params.get(segment).cloned();
+            let one = move |k: &Kms, b: &Bearer, n: &str, m: &Map<String, Value>| {
+                one(k, b, n, m, second.as_deref())
+            };
+            respond(answer(&s, b, name, &body, one).await)
         },
     )
 }
