@@ -20,6 +20,7 @@
 #   AUNSORM_LOADBENCH_SECS=3 bash scripts/loadbench.sh
 #   AUNSORM_LOADBENCH_LOG_LEVEL=warn bash scripts/loadbench.sh   # no per-request log lines
 #   AUNSORM_LOADBENCH_OPS="health ed aes" AUNSORM_LOADBENCH_CONNS=64 bash scripts/loadbench.sh
+#   AUNSORM_BARE_PER_THREAD=1 bash scripts/loadbench.sh   # bare in the server's thread layout
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/bench.sh
